@@ -1,0 +1,210 @@
+#include "core/smtp/data_reader.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+// The line machine. Only a real CRLF starts a line; a bare CR or LF never does, even when it is
+// normalised to CRLF, so "\n.\n", "\r.\r" and friends can never end the data (SMTP smuggling).
+//
+//   LineStart       '.' -> DotAtLineStart; anything else -> InLine (byte not consumed)
+//   DotAtLineStart  CR -> DotSawCr; anything else -> InLine, the dot is dropped (unstuffing)
+//   DotSawCr        LF -> finished; anything else -> the dot is dropped, the CR is bare
+//   InLine          runs of ordinary bytes are appended in bulk; CR -> SawCr; LF is bare
+//   SawCr           LF -> CRLF emitted, LineStart; anything else -> the CR is bare, InLine
+//
+// CR, the dot and the dot's CR are held back in the state, never in a buffer, so a terminator or
+// a CRLF split across feed() calls at any position behaves exactly as if it came in one piece.
+
+namespace mailgate::smtp {
+
+namespace {
+
+// The next occurrence of one byte value in a chunk, remembered between calls so that each byte
+// value costs one memchr pass over the chunk however often the scan stops.
+class NextByte {
+  public:
+    NextByte(std::string_view text, char byte) : text_(text), byte_(byte), at_(scan(0)) {}
+
+    // Index of the first `byte` at or after `pos`, or text.size() when there is none.
+    size_t from(size_t pos) {
+        if (at_ < pos) {
+            at_ = scan(pos);
+        }
+        return at_;
+    }
+
+  private:
+    size_t scan(size_t pos) const {
+        if (pos >= text_.size()) {
+            return text_.size();
+        }
+        const void* hit = std::memchr(text_.data() + pos, byte_, text_.size() - pos);
+        return hit == nullptr ? text_.size()
+                              : static_cast<size_t>(static_cast<const char*>(hit) - text_.data());
+    }
+
+    std::string_view text_;
+    char byte_;
+    size_t at_;
+};
+
+// The bytes that interrupt a run of ordinary line content: CR, LF and NUL.
+class LineBreaks {
+  public:
+    explicit LineBreaks(std::string_view text)
+        : cr_(text, '\r'), lf_(text, '\n'), nul_(text, '\0') {}
+
+    size_t from(size_t pos) { return std::min({cr_.from(pos), lf_.from(pos), nul_.from(pos)}); }
+
+  private:
+    NextByte cr_;
+    NextByte lf_;
+    NextByte nul_;
+};
+
+// Where the line starting at `pos` ends for dot-stuffing: after its LF, after a bare CR, or at
+// the end of the content.
+size_t stuffingLineEnd(std::string_view content, size_t pos, NextByte& cr, NextByte& lf) {
+    const size_t end = std::min(cr.from(pos), lf.from(pos));
+    if (end == content.size()) {
+        return end;
+    }
+    const bool crlf = content[end] == '\r' && end + 1 < content.size() && content[end + 1] == '\n';
+    return end + (crlf ? 2 : 1);
+}
+
+}  // namespace
+
+DataReader::DataReader(Options options) : options_(options) {}
+
+size_t DataReader::feed(std::string_view input, std::string& out) {
+    LineBreaks breaks(input);
+    size_t pos = 0;
+    while (pos < input.size() && !finished_) {
+        if (state_ != State::InLine) {
+            pos += onBoundaryByte(input[pos], out) ? 1 : 0;
+            continue;
+        }
+        const size_t end = breaks.from(pos);
+        if (end > pos) {
+            appendText(out, input.substr(pos, end - pos));
+            pos = end;
+        } else {
+            onLineByte(input[pos++], out);
+        }
+    }
+    return pos;
+}
+
+bool DataReader::onBoundaryByte(char c, std::string& out) {
+    switch (state_) {
+        case State::LineStart:
+            state_ = c == '.' ? State::DotAtLineStart : State::InLine;
+            return c == '.';
+        case State::DotAtLineStart:
+            state_ = c == '\r' ? State::DotSawCr : State::InLine;
+            return c == '\r';
+        case State::DotSawCr:
+            finished_ = c == '\n';
+            if (!finished_) {
+                bareLineEnding(Violation::BareCr, out);
+                state_ = State::InLine;
+            }
+            return finished_;
+        case State::SawCr:
+            if (c == '\n') {
+                endLine(out);
+                state_ = State::LineStart;
+                return true;
+            }
+            bareLineEnding(Violation::BareCr, out);
+            state_ = State::InLine;
+            return false;
+        case State::InLine:
+            break;
+    }
+    return false;
+}
+
+void DataReader::onLineByte(char c, std::string& out) {
+    if (c == '\r') {
+        state_ = State::SawCr;
+    } else if (c == '\n') {
+        bareLineEnding(Violation::BareLf, out);
+    } else {
+        violate(Violation::Nul);
+        appendText(out, std::string_view(&c, 1));
+    }
+}
+
+// Line content: the part beyond the line limit is counted but not emitted, so the output always
+// ends exactly before the first violating byte, however the input was split.
+void DataReader::appendText(std::string& out, std::string_view bytes) {
+    const size_t limit = options_.max_line_length > 2 ? options_.max_line_length - 2 : 0;
+    const size_t room = line_length_ < limit ? limit - line_length_ : 0;
+    line_length_ += bytes.size();
+    if (bytes.size() <= room) {
+        emit(out, bytes);
+        return;
+    }
+    emit(out, bytes.substr(0, room));
+    violate(Violation::LineTooLong);
+    size_ += bytes.size() - room;
+}
+
+void DataReader::endLine(std::string& out) {
+    emit(out, "\r\n");
+    line_length_ = 0;
+}
+
+// A bare CR or LF ends the line in the output when normalising, but never starts a new line for
+// the end-of-data and unstuffing rules.
+void DataReader::bareLineEnding(Violation v, std::string& out) {
+    if (options_.normalize_bare_line_endings) {
+        endLine(out);
+        return;
+    }
+    violate(v);
+    emit(out, v == Violation::BareCr ? "\r" : "\n");
+}
+
+void DataReader::violate(Violation v) {
+    if (violation_ == Violation::None) {
+        violation_ = v;
+    }
+}
+
+// Appends content up to max_size octets; after any violation only counts it.
+void DataReader::emit(std::string& out, std::string_view bytes) {
+    if (violation_ == Violation::None) {
+        const uint64_t room = options_.max_size - size_;  // size_ <= max_size until TooBig
+        if (bytes.size() > room) {
+            out.append(bytes.substr(0, static_cast<size_t>(room)));
+            violate(Violation::TooBig);
+        } else {
+            out.append(bytes);
+        }
+    }
+    size_ += bytes.size();
+}
+
+void appendDotStuffed(std::string_view content, std::string& out) {
+    out.reserve(out.size() + content.size() + content.size() / 128 + 5);
+    NextByte cr(content, '\r');
+    NextByte lf(content, '\n');
+    size_t pos = 0;
+    while (pos < content.size()) {
+        if (content[pos] == '.') {
+            out.push_back('.');
+        }
+        const size_t end = stuffingLineEnd(content, pos, cr, lf);
+        out.append(content.substr(pos, end - pos));
+        pos = end;
+    }
+    if (!content.empty() && !content.ends_with("\r\n")) {
+        out.append("\r\n");
+    }
+    out.append(".\r\n");
+}
+
+}  // namespace mailgate::smtp
