@@ -1,0 +1,282 @@
+#include "core/config/config.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <limits>
+#include <sstream>
+
+#include "core/config/reader.hpp"
+#include "core/config/values.hpp"
+
+namespace mailgate::config {
+namespace {
+
+using detail::assign;
+using detail::countField;
+using detail::Diagnostics;
+using detail::domainField;
+using detail::durationField;
+using detail::endpointsField;
+using detail::Entry;
+using detail::enumField;
+using detail::fail;
+using detail::missingKey;
+using detail::readMap;
+using detail::sizeField;
+using detail::stringField;
+
+constexpr uint64_t kKiB = 1024;
+constexpr uint64_t kMiB = 1024 * kKiB;
+constexpr uint64_t kNoLimit = std::numeric_limits<uint64_t>::max();
+constexpr uint64_t kMaxCount = std::numeric_limits<size_t>::max();
+
+const detail::EnumNames<BareLineEndingPolicy> kBareLineEndings{
+    {"reject", BareLineEndingPolicy::Reject},
+    {"normalize", BareLineEndingPolicy::Normalize},
+};
+const detail::EnumNames<BackendType> kBackendTypes{
+    {"smtp", BackendType::Smtp},
+    {"maildir", BackendType::Maildir},
+};
+const detail::EnumNames<LogLevel> kLogLevels{
+    {"debug", LogLevel::Debug},
+    {"info", LogLevel::Info},
+    {"warning", LogLevel::Warning},
+    {"error", LogLevel::Error},
+};
+
+// Returns true when the server section names its own host name.
+bool readServer(Diagnostics& diag, const Entry& entry, ServerConfig& server) {
+    auto read = readMap(diag, entry,
+                        {
+                            {"listen", endpointsField(diag, server.listen)},
+                            {"hostname", domainField(diag, server.hostname)},
+                            {"threads", countField(diag, server.threads, 0, 256)},
+                            {"backlog", countField(diag, server.backlog, 1, 65535)},
+                        });
+    return read.contains("hostname");
+}
+
+void readLimits(Diagnostics& diag, const Entry& entry, LimitsConfig& limits) {
+    readMap(diag, entry,
+            {
+                {"max_message_size", sizeField(diag, limits.max_message_size, 1, kNoLimit)},
+                {"max_recipients", countField(diag, limits.max_recipients, 1, kMaxCount)},
+                {"max_errors", countField(diag, limits.max_errors, 1, kMaxCount)},
+                {"max_command_line", sizeField(diag, limits.max_command_line, 512, 64 * kKiB)},
+                {"max_text_line", sizeField(diag, limits.max_text_line, 1000, kMiB)},
+                {"max_connections", countField(diag, limits.max_connections, 1, kMaxCount)},
+                {"greeting_delay", durationField(diag, limits.greeting_delay, true)},
+                {"command_timeout", durationField(diag, limits.command_timeout, false)},
+                {"data_timeout", durationField(diag, limits.data_timeout, false)},
+                {"shutdown_timeout", durationField(diag, limits.shutdown_timeout, true)},
+                {"bare_line_endings", enumField(diag, limits.bare_line_endings, kBareLineEndings)},
+            });
+}
+
+// Servers belong to smtp, a path to maildir; each is required by its own type.
+void checkBackendType(Diagnostics& diag, const Entry& entry, const BackendConfig& backend,
+                      const std::map<std::string, Entry>& read) {
+    bool smtp = backend.type == BackendType::Smtp;
+    auto servers = read.find("servers");
+    auto path = read.find("path");
+    if (smtp && path != read.end()) {
+        fail(diag, path->second, "only used when backend.type is maildir");
+    }
+    if (!smtp && servers != read.end()) {
+        fail(diag, servers->second, "only used when backend.type is smtp");
+    }
+    if (smtp && servers == read.end()) {
+        std::string byDefault = read.contains("type") ? "" : " (the default)";
+        missingKey(diag, entry, "servers", "required when backend.type is smtp" + byDefault);
+    } else if (!smtp && path == read.end()) {
+        missingKey(diag, entry, "path", "required when backend.type is maildir");
+    }
+}
+
+// Returns true when the backend section names its own HELO name.
+bool readBackend(Diagnostics& diag, const Entry& entry, BackendConfig& backend) {
+    bool typeValid = true;
+    auto readType = [&](const Entry& value) {
+        auto type = detail::enumValue(diag, value, kBackendTypes);
+        typeValid = type.has_value();
+        assign(backend.type, type);
+    };
+    auto read =
+        readMap(diag, entry,
+                {
+                    {"type", readType},
+                    {"servers", endpointsField(diag, backend.servers)},
+                    {"helo_name", domainField(diag, backend.helo_name)},
+                    {"connect_timeout", durationField(diag, backend.connect_timeout, false)},
+                    {"command_timeout", durationField(diag, backend.command_timeout, false)},
+                    {"data_timeout", durationField(diag, backend.data_timeout, false)},
+                    {"path", stringField(diag, backend.path, "a folder path")},
+                });
+    if (typeValid && (entry.node.IsMap() || entry.node.IsNull())) {
+        checkBackendType(diag, entry, backend, read);
+    }
+    return read.contains("helo_name");
+}
+
+bool isPluginName(const std::string& name) {
+    return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+    });
+}
+
+PluginConfig readPlugin(Diagnostics& diag, const Entry& entry) {
+    PluginConfig plugin;
+    plugin.mark = entry.mark;
+    auto read = readMap(
+        diag, entry,
+        {
+            {"name",
+             [&](const Entry& value) {
+                 auto name = detail::stringValue(diag, value, "a plugin name");
+                 if (name && !isPluginName(*name)) {
+                     fail(diag, value,
+                          "'" + *name +
+                              "' is not a valid plugin name (lowercase letters, digits and '_')");
+                 }
+                 assign(plugin.name, name);
+             }},
+            {"path",
+             [&](const Entry& value) {
+                 auto path = detail::stringValue(diag, value, "a path to a .so file");
+                 plugin.path_given = path.has_value();
+                 assign(plugin.path, path);
+             }},
+            // Shared, not cloned: a clone loses the source marks plugin errors are located by.
+            {"config", [&](const Entry& value) { plugin.config = value.node; }},
+        });
+    if ((entry.node.IsMap() || entry.node.IsNull()) && !read.contains("name")) {
+        missingKey(diag, entry, "name", "required");
+    }
+    return plugin;
+}
+
+void readPlugins(Diagnostics& diag, const Entry& entry, std::vector<PluginConfig>& plugins) {
+    if (entry.node.IsNull()) {
+        return;
+    }
+    if (!entry.node.IsSequence()) {
+        fail(diag, entry, "expected a list of plugins");
+        return;
+    }
+    for (size_t i = 0; i < entry.node.size(); ++i) {
+        plugins.push_back(readPlugin(diag, entry.item(i, entry.node[i])));
+    }
+}
+
+// The machine's host name, or "" after reporting why it cannot stand in for server.hostname.
+std::string machineHostname(Diagnostics& diag) {
+    char name[256] = {};
+    if (gethostname(name, sizeof(name) - 1) != 0) {
+        diag.error(YAML::Mark::null_mark(),
+                   std::string("server.hostname is not set and this machine's host name cannot "
+                               "be read (") +
+                       std::strerror(errno) + "); set server.hostname");
+        return "";
+    }
+    if (!detail::isDomainName(name)) {
+        diag.error(YAML::Mark::null_mark(),
+                   std::string("server.hostname is not set and this machine's host name '") + name +
+                       "' is not a valid domain name; set server.hostname");
+        return "";
+    }
+    return name;
+}
+
+void readDocument(Diagnostics& diag, const YAML::Node& root, Config& config) {
+    Entry entry = Entry::root(root);
+    bool hostnameGiven = false;
+    bool heloGiven = false;
+    auto read = readMap(
+        diag, entry,
+        {
+            {"server",
+             [&](const Entry& value) { hostnameGiven = readServer(diag, value, config.server); }},
+            {"limits", [&](const Entry& value) { readLimits(diag, value, config.limits); }},
+            {"backend",
+             [&](const Entry& value) { heloGiven = readBackend(diag, value, config.backend); }},
+            {"plugin_dir", stringField(diag, config.plugin_dir, "a folder path")},
+            {"plugins", [&](const Entry& value) { readPlugins(diag, value, config.plugins); }},
+            {"log",
+             [&](const Entry& value) {
+                 readMap(diag, value, {{"level", enumField(diag, config.log.level, kLogLevels)}});
+             }},
+        });
+    if ((root.IsMap() || root.IsNull()) && !read.contains("backend")) {
+        diag.error(entry.keyMark, "missing required section 'backend'");
+    }
+    if (config.server.listen.empty()) {
+        config.server.listen.push_back(Endpoint{"127.0.0.1", 2525});
+    }
+    if (!hostnameGiven) {
+        config.server.hostname = machineHostname(diag);
+    }
+    if (!heloGiven) {
+        config.backend.helo_name = config.server.hostname;
+    }
+}
+
+}  // namespace
+
+std::string ConfigError::toString() const {
+    if (line == 0) {
+        return file + ": " + message;
+    }
+    return file + ":" + std::to_string(line) + ":" + std::to_string(column) + ": " + message;
+}
+
+LoadResult loadConfigText(const std::string& text, const std::string& file) {
+    LoadResult result;
+    result.config.file = file;
+    Diagnostics diag(file);
+    try {
+        std::vector<YAML::Node> documents = YAML::LoadAll(text);
+        if (documents.size() > 1) {
+            diag.error(documents[1].Mark(),
+                       "expected one YAML document, found " + std::to_string(documents.size()));
+        }
+        readDocument(diag, documents.empty() ? YAML::Node() : documents.front(), result.config);
+    } catch (const YAML::ParserException& e) {
+        diag.error(e.mark, "YAML syntax error: " + e.msg);
+    } catch (const YAML::Exception& e) {
+        diag.error(e.mark, "cannot read the config: " + e.msg);
+    } catch (const std::exception& e) {
+        diag.error(YAML::Mark::null_mark(), std::string("cannot read the config: ") + e.what());
+    }
+    result.errors = diag.take();
+    return result;
+}
+
+LoadResult loadConfigFile(const std::filesystem::path& file) {
+    auto failed = [&](const std::string& why) {
+        LoadResult result;
+        result.config.file = file;
+        result.errors.push_back(ConfigError{file.string(), 0, 0, "cannot read the config: " + why});
+        return result;
+    };
+    std::error_code ec;
+    if (std::filesystem::is_directory(file, ec)) {
+        return failed("it is a directory");
+    }
+    std::ifstream in(file, std::ios::binary);
+    if (!in) {
+        return failed(std::strerror(errno));
+    }
+    std::ostringstream text;
+    text << in.rdbuf();
+    if (in.bad()) {
+        return failed(std::strerror(errno));
+    }
+    return loadConfigText(text.str(), file.string());
+}
+
+}  // namespace mailgate::config

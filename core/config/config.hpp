@@ -1,0 +1,106 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <yaml-cpp/yaml.h>
+
+namespace mailgate::config {
+
+// A host:port to listen on or connect to. IPv6 addresses are written "[::1]:25".
+struct Endpoint {
+    std::string host;
+    uint16_t port = 0;
+    std::string toString() const;  // "127.0.0.1:25", "[::1]:25"
+};
+
+struct ServerConfig {
+    std::vector<Endpoint> listen;  // default ["127.0.0.1:2525"]
+    std::string hostname;          // default: the machine's host name
+    unsigned threads = 0;          // 0 = one per core
+    int backlog = 4096;
+};
+
+enum class BareLineEndingPolicy { Reject, Normalize };
+
+struct LimitsConfig {
+    uint64_t max_message_size = 25ull * 1024 * 1024;
+    size_t max_recipients = 100;
+    size_t max_errors = 10;
+    size_t max_command_line = 512;  // octets including CRLF
+    size_t max_text_line = 1000;    // octets including CRLF
+    size_t max_connections = 1000;
+    std::chrono::milliseconds greeting_delay{500};  // wait before 220 to catch early talkers
+    std::chrono::milliseconds command_timeout{std::chrono::minutes(5)};
+    std::chrono::milliseconds data_timeout{std::chrono::minutes(10)};
+    std::chrono::milliseconds shutdown_timeout{std::chrono::seconds(30)};
+    BareLineEndingPolicy bare_line_endings = BareLineEndingPolicy::Reject;
+};
+
+enum class BackendType { Smtp, Maildir };
+
+struct BackendConfig {
+    BackendType type = BackendType::Smtp;
+    std::vector<Endpoint> servers;  // smtp: tried in order
+    std::string helo_name;          // default: server.hostname
+    std::chrono::milliseconds connect_timeout{std::chrono::seconds(10)};
+    std::chrono::milliseconds command_timeout{std::chrono::minutes(5)};
+    std::chrono::milliseconds data_timeout{std::chrono::minutes(10)};
+    std::filesystem::path path;  // maildir
+};
+
+struct PluginConfig {
+    std::string name;
+    std::filesystem::path path;  // resolved: explicit path, or found in the plugin folder
+    bool path_given = false;
+    YAML::Node config;  // the plugin's own subtree (may be null)
+    YAML::Mark mark;    // where the plugin entry starts, for error messages
+};
+
+enum class LogLevel { Debug, Info, Warning, Error };
+
+struct LogConfig {
+    LogLevel level = LogLevel::Info;
+};
+
+struct Config {
+    std::filesystem::path file;
+    ServerConfig server;
+    LimitsConfig limits;
+    BackendConfig backend;
+    std::filesystem::path plugin_dir;  // empty: the default plugin folder
+    std::vector<PluginConfig> plugins;
+    LogConfig log;
+};
+
+// One problem found in a config file, shown as FILE:LINE:COL: message.
+struct ConfigError {
+    std::string file;
+    int line = 0;    // 1-based; 0 when unknown
+    int column = 0;  // 1-based
+    std::string message;
+    std::string toString() const;
+};
+
+struct LoadResult {
+    Config config;
+    std::vector<ConfigError> errors;  // empty when the config is valid
+    bool ok() const { return errors.empty(); }
+};
+
+// Reads and validates a config file. Never throws; every problem is collected in errors.
+LoadResult loadConfigFile(const std::filesystem::path& file);
+// The same from text, `file` naming it in errors.
+LoadResult loadConfigText(const std::string& text, const std::string& file);
+
+// "25MiB", "1000", "10KiB", "1GiB", "512B" -> bytes. Returns false when malformed.
+bool parseSize(const std::string& text, uint64_t& bytes);
+// "30s", "5m", "1h", "250ms", "0" -> duration. Returns false when malformed.
+bool parseDuration(const std::string& text, std::chrono::milliseconds& duration);
+// "127.0.0.1:25", "[::1]:2525", "localhost:25" -> Endpoint. Returns false when malformed.
+bool parseEndpoint(const std::string& text, Endpoint& endpoint);
+
+}  // namespace mailgate::config
