@@ -1,0 +1,41 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/smtp/command.hpp"
+#include "core/smtp/message_headers.hpp"
+
+namespace mailgate::filter {
+
+// What is known about the client connection; fixed after HELO/EHLO.
+struct SessionInfo {
+    std::string id;
+    std::string client_ip;
+    uint16_t client_port = 0;
+    std::string local_ip;
+    uint16_t local_port = 0;
+    std::string helo;
+    bool esmtp = false;
+};
+
+// One mail transaction, from MAIL to the end of DATA (or RSET).
+struct Transaction {
+    std::string id;
+    std::string mail_from;  // address without brackets; empty for the null sender
+    std::vector<smtp::Parameter> mail_params;
+    std::vector<std::string> rcpts;  // accepted by the chain and the backend
+    std::string content;             // the message as the client sent it, dot-unstuffed
+    smtp::HeaderSection headers;     // parsed from content at end of data
+    std::vector<std::pair<std::string, std::string>> added_headers;
+    uint64_t declared_size = 0;  // SIZE= from MAIL, 0 when absent
+    bool smtputf8 = false;
+    bool discard = false;    // a plugin said discard: answer 250, deliver nothing
+    std::string decided_by;  // the plugin whose verdict decided the outcome
+
+    bool active() const { return !id.empty(); }
+};
+
+}  // namespace mailgate::filter

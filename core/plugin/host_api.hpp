@@ -1,0 +1,27 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <mailgate/plugin.h>
+
+#include "core/filter/transaction.hpp"
+#include "core/smtp/reply.hpp"
+
+// The host side of the plugin ABI: what an opaque mg_session* points to. Defined in the global
+// namespace because plugin.h declares it there.
+struct mg_session {
+    const mailgate::filter::SessionInfo* info = nullptr;
+    mailgate::filter::Transaction* transaction = nullptr;  // null outside a transaction
+    std::string_view current_rcpt;                         // during the rcpt_to stage
+    std::string_view plugin_name;                          // the plugin being called, for logs
+    std::optional<mailgate::smtp::Reply> reply;            // set by the plugin through set_reply
+};
+
+namespace mailgate::plugin {
+
+// The table of host services handed to every plugin; lives for the whole process.
+const mg_host* hostTable();
+
+}  // namespace mailgate::plugin
