@@ -1,0 +1,40 @@
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "core/config/config.hpp"
+#include "core/filter/transaction.hpp"
+#include "core/net/asio.hpp"
+#include "core/smtp/reply.hpp"
+
+namespace mailgate::relay {
+
+// The backend side of one client session: where accepted mail goes. One object per client
+// session, used for each of its transactions in turn (the connection is kept between them).
+// Every method answers with the reply to give the client; failures of the backend itself come
+// back as 4xx replies with enhanced codes, never as exceptions.
+class Backend {
+  public:
+    virtual ~Backend() = default;
+
+    // Starts a transaction for `transaction.mail_from` (connecting first when needed).
+    virtual awaitable<smtp::Reply> mailFrom(const filter::Transaction& transaction) = 0;
+    // Offers one recipient; the backend's own answer is returned.
+    virtual awaitable<smtp::Reply> rcptTo(const filter::Transaction& transaction,
+                                          const std::string& recipient) = 0;
+    // Sends the complete message (unstuffed, CRLF lines) and returns the final answer.
+    virtual awaitable<smtp::Reply> data(const filter::Transaction& transaction,
+                                        const std::string& message) = 0;
+    // Abandons the current transaction (RSET); the connection stays usable when possible.
+    virtual awaitable<void> reset() = 0;
+    // Ends the backend session politely (QUIT).
+    virtual awaitable<void> quit() = 0;
+    // Closes the connection at once (forced shutdown).
+    virtual void abort() = 0;
+};
+
+std::unique_ptr<Backend> makeBackend(const config::BackendConfig& config,
+                                     const std::string& hostname, asio::any_io_executor executor);
+
+}  // namespace mailgate::relay
