@@ -1,0 +1,279 @@
+#include "core/net/session.hpp"
+
+#include "core/net/session_registry.hpp"
+#include "core/ops/log.hpp"
+
+namespace mailgate::net {
+namespace {
+
+constexpr size_t kReadChunk = 16 * 1024;
+
+}  // namespace
+
+Session::Session(tcp::socket socket, const SessionShared& shared, SessionRegistry& registry,
+                 std::string id)
+    : socket_(std::move(socket)),
+      shared_(shared),
+      limits_(shared.config.limits),
+      registry_(registry),
+      deadline_(socket_.get_executor(), [this] { socket_.cancel(); }) {
+    info_.id = std::move(id);
+    error_code ec;
+    const auto remote = socket_.remote_endpoint(ec);
+    if (!ec) {
+        const auto address = remote.address();
+        // An IPv4 client on a dual-stack socket is shown as IPv4.
+        info_.client_ip =
+            address.is_v6() && address.to_v6().is_v4_mapped()
+                ? asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6()).to_string()
+                : address.to_string();
+        info_.client_port = remote.port();
+    }
+    const auto local = socket_.local_endpoint(ec);
+    if (!ec) {
+        info_.local_ip = local.address().to_string();
+        info_.local_port = local.port();
+    }
+    socket_.set_option(tcp::no_delay(true), ec);
+    plugin_session_.info = &info_;
+    backend_ = relay::makeBackend(shared_.config.backend, shared_.config.server.hostname,
+                                  socket_.get_executor());
+    registry_.add(this);
+}
+
+Session::~Session() {
+    registry_.remove(this);
+}
+
+awaitable<void> Session::run() {
+    ops::logLine(ops::LogLevel::Debug, info_.id,
+                 "connect from " + info_.client_ip + ":" + std::to_string(info_.client_port));
+    if (co_await greet()) {
+        for (;;) {
+            std::string line;
+            bool crlf = true;
+            const ReadStatus status = co_await readCommandLine(line, crlf);
+            if (status == ReadStatus::Closed) {
+                break;
+            }
+            if (status == ReadStatus::TimedOut) {
+                co_await closeWith(
+                    {421, "4.4.2",
+                     shared_.config.server.hostname + " Timeout, closing connection"});
+                break;
+            }
+            if (status == ReadStatus::ShuttingDown) {
+                co_await closeWith({421, "4.3.2",
+                                    shared_.config.server.hostname +
+                                        " Service shutting down, closing connection"});
+                break;
+            }
+            if (status == ReadStatus::LineTooLong) {
+                replyText(500, "5.5.2", "Line too long");
+                if (!countError()) {
+                    break;
+                }
+                continue;
+            }
+            smtp::Command command = smtp::parseCommand(line);
+            if (!crlf && command.error == smtp::CommandError::None) {
+                command.error = smtp::CommandError::BareLineEnding;
+            }
+            if (!co_await dispatch(command)) {
+                break;
+            }
+        }
+    }
+    co_await finish();
+}
+
+awaitable<bool> Session::greet() {
+    if (co_await checkEarlyTalker()) {
+        ops::logLine(ops::LogLevel::Info, info_.id,
+                     "early talker " + info_.client_ip + " refused (sent before the greeting)");
+        co_await closeWith(
+            {554, "5.5.0",
+             shared_.config.server.hostname + " Protocol error: data sent before the greeting"});
+        co_return false;
+    }
+    if (closed_) {
+        co_return false;
+    }
+    const filter::Decision decision = shared_.chain.run(filter::Stage::Connect, plugin_session_);
+    switch (decision.verdict) {
+        case MG_REJECT:
+        case MG_TEMPFAIL:
+        case MG_DISCONNECT:
+            ops::logLine(ops::LogLevel::Info, info_.id,
+                         "connection from " + info_.client_ip + " refused by plugin " +
+                             decision.plugin + ": " + decision.reply.summary());
+            {
+                // Named, not a ?: temporary inside co_await (GCC 12 destroys those twice).
+                smtp::Reply refusal = decision.reply;
+                if (decision.verdict != MG_REJECT) {
+                    refusal = smtp::Reply(421, "4.7.0", decision.reply.lines.front());
+                }
+                co_await closeWith(std::move(refusal));
+                co_return false;
+            }
+        case MG_DISCARD:
+            discard_all_ = true;
+            break;
+        default:
+            break;
+    }
+    replyText(220, "", shared_.config.server.hostname + " ESMTP mailgate");
+    co_return co_await flush();
+}
+
+// A client that talks before the 220 is a spambot or broken (RFC 5321 4.3.1): wait
+// greeting_delay for silence. With no delay, only bytes already waiting are noticed.
+awaitable<bool> Session::checkEarlyTalker() {
+    if (limits_.greeting_delay.count() <= 0) {
+        error_code ec;
+        co_return socket_.available(ec) > 0;
+    }
+    deadline_.arm(limits_.greeting_delay);
+    char byte;
+    auto [ec, read] = co_await socket_.async_read_some(asio::buffer(&byte, 1), use_nothrow);
+    deadline_.disarm();
+    if (!ec && read > 0) {
+        co_return true;
+    }
+    if (ec && !deadline_.expired()) {
+        closed_ = true;  // the client went away, or we are shutting down
+    }
+    co_return false;
+}
+
+awaitable<Session::ReadStatus> Session::readCommandLine(std::string& line, bool& crlf) {
+    bool discarding = false;  // inside an over-long line: drop bytes up to its LF
+    for (;;) {
+        const std::string_view pending = pendingInput();
+        const size_t length = smtp::findLineEnd(pending, crlf);
+        if (length > 0) {
+            const bool too_long = discarding || length > limits_.max_command_line;
+            if (!too_long) {
+                line.assign(pending.substr(0, length - (crlf ? 2 : 1)));
+            }
+            consumeInput(length);
+            co_return too_long ? ReadStatus::LineTooLong : ReadStatus::Line;
+        }
+        if (pending.size() > limits_.max_command_line) {
+            discarding = true;
+            consumeInput(pending.size());
+        }
+        if (shutting_down_ && !transaction_.active()) {
+            co_return ReadStatus::ShuttingDown;
+        }
+        if (!co_await flush()) {
+            co_return ReadStatus::Closed;
+        }
+        deadline_.arm(limits_.command_timeout);
+        waiting_for_command_ = true;
+        const bool got = co_await fillInput();
+        waiting_for_command_ = false;
+        if (!got) {
+            if (deadline_.expired()) {
+                co_return ReadStatus::TimedOut;
+            }
+            co_return shutting_down_ && !closed_ ? ReadStatus::ShuttingDown : ReadStatus::Closed;
+        }
+    }
+}
+
+awaitable<bool> Session::fillInput() {
+    if (closed_) {
+        co_return false;
+    }
+    if (in_start_ > 0 && in_start_ == in_.size()) {
+        in_.clear();
+        in_start_ = 0;
+    } else if (in_start_ > kReadChunk) {
+        in_.erase(0, in_start_);
+        in_start_ = 0;
+    }
+    const size_t old_size = in_.size();
+    in_.resize(old_size + kReadChunk);
+    auto [ec, read] = co_await socket_.async_read_some(
+        asio::buffer(in_.data() + old_size, kReadChunk), use_nothrow);
+    in_.resize(old_size + (ec ? 0 : read));
+    co_return !ec && read > 0;
+}
+
+std::string_view Session::pendingInput() const {
+    return std::string_view(in_).substr(in_start_);
+}
+
+void Session::consumeInput(size_t count) {
+    in_start_ += count;
+}
+
+void Session::reply(const smtp::Reply& reply) {
+    reply.appendWire(out_);
+}
+
+void Session::replyText(int code, const char* enhanced, std::string text) {
+    reply(smtp::Reply(code, enhanced, std::move(text)));
+}
+
+awaitable<bool> Session::flush() {
+    if (out_.empty()) {
+        co_return !closed_;
+    }
+    if (closed_) {
+        co_return false;
+    }
+    deadline_.arm(limits_.command_timeout);
+    auto [ec, written] = co_await asio::async_write(socket_, asio::buffer(out_), use_nothrow);
+    (void)written;
+    out_.clear();
+    if (ec) {
+        closed_ = true;
+        co_return false;
+    }
+    co_return true;
+}
+
+awaitable<void> Session::closeWith(smtp::Reply final_reply) {
+    reply(final_reply);
+    co_await flush();
+    closed_ = true;
+}
+
+awaitable<void> Session::finish() {
+    co_await flush();  // a last reply (421, 221) may still be queued
+    if (transaction_.active()) {
+        co_await abortTransaction("aborted");
+    }
+    shared_.chain.close(plugin_session_);
+    if (forced_) {
+        backend_->abort();
+    } else {
+        co_await backend_->quit();
+    }
+    deadline_.disarm();
+    error_code ignored;
+    socket_.shutdown(tcp::socket::shutdown_both, ignored);
+    socket_.close(ignored);
+    ops::logLine(ops::LogLevel::Debug, info_.id, "disconnect from " + info_.client_ip);
+}
+
+void Session::requestShutdown() {
+    shutting_down_ = true;
+    if (waiting_for_command_ && !transaction_.active()) {
+        error_code ignored;
+        socket_.cancel(ignored);
+    }
+}
+
+void Session::forceClose() {
+    shutting_down_ = true;
+    forced_ = true;
+    closed_ = true;
+    error_code ignored;
+    socket_.close(ignored);
+    backend_->abort();
+}
+
+}  // namespace mailgate::net

@@ -1,0 +1,104 @@
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "core/config/config.hpp"
+#include "core/filter/chain.hpp"
+#include "core/filter/transaction.hpp"
+#include "core/net/asio.hpp"
+#include "core/net/deadline.hpp"
+#include "core/relay/backend.hpp"
+#include "core/smtp/command.hpp"
+#include "core/smtp/reply.hpp"
+
+namespace mailgate::net {
+
+class SessionRegistry;
+
+// What every session shares, read-only: the config and the plugin chain.
+struct SessionShared {
+    const config::Config& config;
+    const filter::FilterChain& chain;
+};
+
+// One client connection from greeting to close: reads commands, asks the filter chain, relays to
+// the backend and answers. Runs as one coroutine on one single-threaded io_context.
+// Split by phase: session.cpp (connection and I/O), session_commands.cpp (command handlers),
+// session_data.cpp (DATA and delivery).
+class Session {
+  public:
+    Session(tcp::socket socket, const SessionShared& shared, SessionRegistry& registry,
+            std::string id);
+    ~Session();
+    Session(const Session&) = delete;
+    Session& operator=(const Session&) = delete;
+
+    awaitable<void> run();
+    // Graceful: finish the transaction in flight, then 421 and close. Called on our thread.
+    void requestShutdown();
+    // Close at once (the drain time is over).
+    void forceClose();
+
+  private:
+    enum class ReadStatus { Line, LineTooLong, Closed, TimedOut, ShuttingDown };
+
+    // session.cpp: connection and I/O
+    awaitable<bool> greet();
+    awaitable<bool> checkEarlyTalker();
+    awaitable<ReadStatus> readCommandLine(std::string& line, bool& crlf);
+    awaitable<bool> fillInput();
+    awaitable<bool> flush();
+    void reply(const smtp::Reply& reply);
+    void replyText(int code, const char* enhanced, std::string text);
+    awaitable<void> closeWith(smtp::Reply reply);  // by value: safe across suspension
+    awaitable<void> finish();
+    std::string_view pendingInput() const;
+    void consumeInput(size_t count);
+
+    // session_commands.cpp: one handler per verb; false ends the session
+    awaitable<bool> dispatch(const smtp::Command& command);
+    awaitable<bool> onHelo(const smtp::Command& command, bool extended);
+    awaitable<bool> onMail(const smtp::Command& command);
+    awaitable<bool> onRcpt(const smtp::Command& command);
+    awaitable<bool> onRset();
+    bool onSyntaxError(const smtp::Command& command);
+    bool countError();
+    bool checkMailParameters(const smtp::Command& command, filter::Transaction& transaction);
+    awaitable<bool> applyDecision(const filter::Decision& decision);
+    void beginTransaction();
+    awaitable<void> abortTransaction(const char* outcome);
+
+    // session_data.cpp: DATA, end-of-message plugins, delivery, summary log
+    awaitable<bool> onData();
+    awaitable<bool> readMessage(smtp::Reply& failure);
+    awaitable<bool> deliver();
+    std::string buildMessage() const;
+    void logSummary(const char* outcome, const smtp::Reply& final_reply) const;
+    void endTransaction();
+
+    tcp::socket socket_;
+    const SessionShared& shared_;
+    const config::LimitsConfig& limits_;
+    SessionRegistry& registry_;
+    Deadline deadline_;
+    std::unique_ptr<relay::Backend> backend_;
+    filter::SessionInfo info_;
+    filter::Transaction transaction_;
+    mg_session plugin_session_;
+    std::string in_;
+    size_t in_start_ = 0;
+    std::string out_;
+    size_t errors_ = 0;
+    size_t transactions_ = 0;
+    std::chrono::steady_clock::time_point transaction_start_;
+    bool helo_seen_ = false;
+    bool discard_all_ = false;  // a connect-stage plugin said discard
+    bool waiting_for_command_ = false;
+    bool shutting_down_ = false;
+    bool closed_ = false;
+    bool forced_ = false;
+};
+
+}  // namespace mailgate::net

@@ -1,0 +1,198 @@
+// The DATA phase: read the message with the strict DataReader, run the end-of-message plugins,
+// hand the message to the backend and answer the client with the backend's own reply. The
+// client never hears 250 before the backend said 250 (DESIGN.md guarantee 2).
+#include <ctime>
+
+#include "core/net/session.hpp"
+#include "core/ops/log.hpp"
+#include "core/smtp/data_reader.hpp"
+#include "core/smtp/received.hpp"
+
+namespace mailgate::net {
+namespace {
+
+smtp::Reply violationReply(smtp::DataReader::Violation violation, const config::LimitsConfig& l) {
+    using V = smtp::DataReader::Violation;
+    switch (violation) {
+        case V::BareLf:
+            return {554, "5.6.0",
+                    "Message rejected: bare LF in message text, lines must end with CRLF"};
+        case V::BareCr:
+            return {554, "5.6.0",
+                    "Message rejected: bare CR in message text, lines must end with CRLF"};
+        case V::Nul:
+            return {554, "5.6.0", "Message rejected: NUL byte in message text"};
+        case V::LineTooLong:
+            return {554, "5.6.0",
+                    "Message rejected: line longer than " + std::to_string(l.max_text_line) +
+                        " octets"};
+        case V::TooBig:
+            return {552, "5.3.4", "Message size exceeds fixed maximum message size"};
+        case V::None:
+            break;
+    }
+    return {451, "4.3.0", "Internal error"};
+}
+
+}  // namespace
+
+awaitable<bool> Session::onData() {
+    if (!transaction_.active()) {
+        replyText(503, "5.5.1", "Need MAIL command");
+        co_return countError();
+    }
+    if (transaction_.rcpts.empty()) {
+        replyText(554, "5.5.1", "No valid recipients");
+        co_return countError();
+    }
+    replyText(354, "", "End data with <CR><LF>.<CR><LF>");
+    smtp::Reply failure;
+    if (!co_await readMessage(failure)) {
+        // The client went away or timed out mid-DATA: nothing reaches the backend.
+        const bool timed_out = deadline_.expired();
+        co_await abortTransaction(timed_out ? "timeout" : "aborted");
+        if (timed_out) {
+            co_await closeWith(
+                {421, "4.4.2", shared_.config.server.hostname + " Timeout, closing connection"});
+        }
+        co_return false;
+    }
+    if (failure.code != 0) {
+        logSummary("rejected", failure);
+        endTransaction();
+        co_await backend_->reset();
+        reply(failure);
+        co_return true;
+    }
+    co_return co_await deliver();
+}
+
+// Reads up to the end of data. False when the connection failed; `failure` is set when the
+// message was read to its end but must be refused (bare line endings, size, NUL).
+awaitable<bool> Session::readMessage(smtp::Reply& failure) {
+    smtp::DataReader::Options options;
+    options.max_size = limits_.max_message_size;
+    options.max_line_length = limits_.max_text_line;
+    options.normalize_bare_line_endings =
+        limits_.bare_line_endings == config::BareLineEndingPolicy::Normalize;
+    smtp::DataReader reader(options);
+    transaction_.content.reserve(transaction_.declared_size > 0 &&
+                                         transaction_.declared_size < limits_.max_message_size
+                                     ? transaction_.declared_size + 1024
+                                     : 16 * 1024);
+    if (!co_await flush()) {
+        co_return false;
+    }
+    // The whole DATA phase is bounded by data_timeout: a trickling client cannot hold it open.
+    deadline_.arm(limits_.data_timeout);
+    for (;;) {
+        const size_t used = reader.feed(pendingInput(), transaction_.content);
+        consumeInput(used);
+        if (reader.finished()) {
+            break;
+        }
+        if (!co_await fillInput()) {
+            co_return false;
+        }
+    }
+    deadline_.disarm();
+    if (reader.violation() != smtp::DataReader::Violation::None) {
+        failure = violationReply(reader.violation(), limits_);
+    }
+    co_return true;
+}
+
+awaitable<bool> Session::deliver() {
+    transaction_.headers = smtp::parseHeaderSection(transaction_.content);
+    const filter::Decision decision =
+        shared_.chain.run(filter::Stage::EndOfMessage, plugin_session_);
+    if (decision.verdict == MG_DISCARD) {
+        transaction_.discard = true;
+        transaction_.decided_by = decision.plugin;
+    } else if (decision.verdict == MG_REJECT || decision.verdict == MG_TEMPFAIL ||
+               decision.verdict == MG_DISCONNECT) {
+        transaction_.decided_by = decision.plugin;
+        logSummary(decision.verdict == MG_TEMPFAIL ? "tempfailed" : "rejected", decision.reply);
+        endTransaction();
+        co_await backend_->reset();
+        co_return co_await applyDecision(decision);
+    }
+    if (transaction_.discard) {
+        const smtp::Reply discarded(250, "2.0.0", "Ok");
+        logSummary("discarded", discarded);
+        endTransaction();
+        co_await backend_->reset();
+        reply(discarded);
+        co_return true;
+    }
+    const std::string message = buildMessage();
+    const smtp::Reply backend_reply = co_await backend_->data(transaction_, message);
+    logSummary(backend_reply.positive()    ? "accepted"
+               : backend_reply.transient() ? "tempfailed"
+                                           : "rejected",
+               backend_reply);
+    endTransaction();
+    reply(backend_reply);
+    co_return true;
+}
+
+// The message as it goes to the backend: our Received header on top, the client's header
+// section, headers added by plugins at its end, then the rest.
+std::string Session::buildMessage() const {
+    const bool utf8 = transaction_.smtputf8;
+    smtp::TraceInfo trace;
+    trace.helo = info_.helo;
+    trace.client_ip = info_.client_ip;
+    trace.hostname = shared_.config.server.hostname;
+    trace.protocol = utf8 ? "UTF8SMTP" : (info_.esmtp ? "ESMTP" : "SMTP");
+    trace.id = transaction_.id;
+    if (transaction_.rcpts.size() == 1) {
+        trace.single_recipient = transaction_.rcpts.front();
+    }
+    trace.when = std::time(nullptr);
+
+    std::string message = smtp::receivedHeader(trace);
+    const std::string_view content = transaction_.content;
+    const size_t header_end = transaction_.headers.end;
+    message.reserve(message.size() + content.size() + 256);
+    message.append(content.substr(0, header_end));
+    for (const auto& [name, value] : transaction_.added_headers) {
+        message += name;
+        message += ": ";
+        message += value;
+        message += "\r\n";
+    }
+    message.append(content.substr(header_end));
+    return message;
+}
+
+void Session::logSummary(const char* outcome, const smtp::Reply& final_reply) const {
+    if (!ops::logEnabled(ops::LogLevel::Info)) {
+        return;
+    }
+    const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::steady_clock::now() - transaction_start_);
+    std::string line = "message id=" + transaction_.id + " client=" + info_.client_ip +
+                       " helo=" + (info_.helo.empty() ? "-" : info_.helo) + " from=<" +
+                       transaction_.mail_from + "> to=";
+    for (size_t i = 0; i < transaction_.rcpts.size(); ++i) {
+        line += (i == 0 ? "<" : ",<") + transaction_.rcpts[i] + ">";
+    }
+    if (transaction_.rcpts.empty()) {
+        line += "-";
+    }
+    line += " size=" + std::to_string(transaction_.content.size());
+    line += " outcome=";
+    line += outcome;
+    line += " decided_by=" + (transaction_.decided_by.empty() ? "-" : transaction_.decided_by);
+    line += " reply=\"" + final_reply.summary() + "\"";
+    line += " duration_ms=" + std::to_string(elapsed.count());
+    ops::logLine(ops::LogLevel::Info, info_.id, line);
+}
+
+void Session::endTransaction() {
+    transaction_ = filter::Transaction{};
+    plugin_session_.transaction = nullptr;
+}
+
+}  // namespace mailgate::net
