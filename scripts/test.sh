@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Runs every test: format check, the normal build's unit and integration tests, then the same
+# suite again under AddressSanitizer and UndefinedBehaviorSanitizer.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+JOBS="$(nproc)"
+
+echo "== clang-format check"
+git ls-files '*.cpp' '*.hpp' '*.h' '*.c' | xargs clang-format --dry-run --Werror
+
+echo "== build (RelWithDebInfo)"
+scripts/build.sh build
+echo "== tests (RelWithDebInfo)"
+ctest --test-dir build --output-on-failure -j "$JOBS"
+
+if [ "${MAILGATE_SKIP_SANITIZERS:-0}" != "1" ]; then
+    echo "== build (ASan + UBSan)"
+    BUILD_TYPE=Debug scripts/build.sh build-asan -DMAILGATE_SANITIZE=ON
+    echo "== tests (ASan + UBSan)"
+    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+        ctest --test-dir build-asan --output-on-failure -j "$JOBS"
+fi
