@@ -5,8 +5,9 @@
  * Config: a flat YAML mapping, one `key: value` per line (no flow style, no nesting):
  *
  *   stage: rcpt_to           # connect | helo | mail_from | rcpt_to | end_of_message (default)
- *   verdict: reject          # continue (default) | accept | reject | tempfail | discard |
- * disconnect code: 554                # optional reply code (reject, tempfail, disconnect only)
+ *   verdict: reject          # continue (default) | accept | reject | tempfail | discard
+ *                            # | disconnect
+ *   code: 554                # optional reply code (reject, tempfail, disconnect only)
  *   enhanced: "5.7.1"        # optional enhanced status code
  *   text: "Rejected by verdict_plugin"  # optional reply text
  *   match: "needle"          # optional: act only when this substring occurs in the stage's

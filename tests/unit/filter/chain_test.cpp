@@ -1,0 +1,102 @@
+// The chain is tested with the C verdict_plugin loaded from its .so, as in production.
+#include "core/filter/chain.hpp"
+
+#include <gtest/gtest.h>
+
+namespace mailgate::filter {
+namespace {
+
+struct Verdict {
+    std::string stage;
+    std::string verdict;
+    std::string extra;  // more "key: value" lines
+};
+
+FilterChain chainOf(const std::vector<Verdict>& verdicts) {
+    std::string yaml = "backend: {type: maildir, path: /tmp/unused}\nplugins:\n";
+    int n = 0;
+    for (const auto& v : verdicts) {
+        yaml += "  - name: p" + std::to_string(n++) + "\n    path: " MAILGATE_TEST_PLUGIN_DIR
+                "/verdict_plugin.so\n    config:\n      stage: " +
+                v.stage + "\n      verdict: " + v.verdict + "\n" + v.extra;
+    }
+    config::LoadResult result = config::loadConfigText(yaml, "chain.yaml");
+    EXPECT_TRUE(result.ok()) << result.errors[0].toString();
+    std::vector<config::ConfigError> errors;
+    plugin::PluginList plugins = plugin::loadPlugins(result.config, errors);
+    EXPECT_TRUE(errors.empty()) << errors[0].toString();
+    return FilterChain(std::move(plugins));
+}
+
+class ChainTest : public ::testing::Test {
+protected:
+    ChainTest() {
+        info_.id = "test";
+        info_.client_ip = "192.0.2.1";
+        transaction_.id = "test.1";
+        session_.info = &info_;
+        session_.transaction = &transaction_;
+        session_.current_rcpt = "user@example.test";
+    }
+    SessionInfo info_;
+    Transaction transaction_;
+    mg_session session_;
+};
+
+// With no plugin deciding, the stage continues.
+TEST_F(ChainTest, EmptyChainContinues) {
+    const FilterChain chain(plugin::PluginList{});
+    EXPECT_EQ(chain.run(Stage::RcptTo, session_).verdict, MG_CONTINUE);
+}
+
+// Accept stops the stage: later plugins are not asked.
+TEST_F(ChainTest, AcceptStopsTheStage) {
+    const FilterChain chain = chainOf({{"rcpt_to", "accept", ""}, {"rcpt_to", "reject", ""}});
+    const Decision decision = chain.run(Stage::RcptTo, session_);
+    EXPECT_EQ(decision.verdict, MG_ACCEPT);
+    EXPECT_EQ(decision.plugin, "p0");
+}
+
+// Plugins run in config order; a plugin without a hook for the stage is skipped.
+TEST_F(ChainTest, RunsInOrder) {
+    const FilterChain chain = chainOf({{"helo", "reject", ""}, {"rcpt_to", "tempfail", ""}});
+    const Decision decision = chain.run(Stage::RcptTo, session_);
+    EXPECT_EQ(decision.verdict, MG_TEMPFAIL);
+    EXPECT_EQ(decision.plugin, "p1");
+}
+
+// A reply set by the plugin is used when it fits the verdict.
+TEST_F(ChainTest, UsesThePluginReply) {
+    const FilterChain chain = chainOf(
+        {{"end_of_message", "reject", "      code: 554\n      enhanced: \"5.7.0\"\n      text: no\n"}});
+    const Decision decision = chain.run(Stage::EndOfMessage, session_);
+    EXPECT_EQ(decision.reply.toWire(), "554 5.7.0 no\r\n");
+}
+
+// A reply whose class contradicts the verdict is replaced by the default.
+TEST_F(ChainTest, MismatchedReplyGetsDefault) {
+    const FilterChain chain = chainOf({{"rcpt_to", "tempfail", "      code: 550\n"}});
+    const Decision decision = chain.run(Stage::RcptTo, session_);
+    EXPECT_EQ(decision.reply.code, 451);
+}
+
+// Default replies carry the right class and an enhanced code.
+TEST(DefaultReplyTest, Classes) {
+    EXPECT_EQ(defaultReply(Stage::RcptTo, MG_REJECT).toWire(), "550 5.7.1 Rejected by policy\r\n");
+    EXPECT_EQ(defaultReply(Stage::EndOfMessage, MG_REJECT).code, 554);
+    EXPECT_EQ(defaultReply(Stage::MailFrom, MG_TEMPFAIL).enhanced, "4.7.1");
+    EXPECT_EQ(defaultReply(Stage::Helo, MG_DISCONNECT).code, 421);
+}
+
+// The add_header edit lands in the transaction.
+TEST_F(ChainTest, AddHeaderEdit) {
+    const FilterChain chain =
+        chainOf({{"end_of_message", "continue", "      add_header: \"X-Test: yes\"\n"}});
+    chain.run(Stage::EndOfMessage, session_);
+    ASSERT_EQ(transaction_.added_headers.size(), 1u);
+    EXPECT_EQ(transaction_.added_headers[0].first, "X-Test");
+    EXPECT_EQ(transaction_.added_headers[0].second, "yes");
+}
+
+}  // namespace
+}  // namespace mailgate::filter

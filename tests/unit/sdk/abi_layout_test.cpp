@@ -1,0 +1,57 @@
+// Freezes the plugin ABI: a change that moves a field breaks every plugin already built, so it
+// must fail here first. Fields may only be appended (and this test extended).
+#include <mailgate/plugin.h>
+
+#include <cstddef>
+
+#include <gtest/gtest.h>
+
+static_assert(MAILGATE_ABI_VERSION_MAJOR == 1);
+static_assert(sizeof(void*) == 8, "the layout below is for LP64 platforms");
+
+static_assert(sizeof(mg_str) == 16);
+static_assert(offsetof(mg_str, data) == 0);
+static_assert(offsetof(mg_str, len) == 8);
+
+static_assert(MG_CONTINUE == 0 && MG_ACCEPT == 1 && MG_REJECT == 2 && MG_TEMPFAIL == 3 &&
+              MG_DISCARD == 4 && MG_DISCONNECT == 5);
+static_assert(MG_LOG_DEBUG == 0 && MG_LOG_INFO == 1 && MG_LOG_WARNING == 2 && MG_LOG_ERROR == 3);
+
+static_assert(offsetof(mg_host, struct_size) == 0);
+static_assert(offsetof(mg_host, abi_version) == 4);
+static_assert(offsetof(mg_host, log) == 8);
+static_assert(offsetof(mg_host, config_error) == 16);
+static_assert(offsetof(mg_host, set_reply) == 24);
+static_assert(offsetof(mg_host, session_id) == 32);
+static_assert(offsetof(mg_host, client_address) == 40);
+static_assert(offsetof(mg_host, client_port) == 48);
+static_assert(offsetof(mg_host, helo) == 56);
+static_assert(offsetof(mg_host, mail_from) == 64);
+static_assert(offsetof(mg_host, rcpt_count) == 72);
+static_assert(offsetof(mg_host, rcpt_at) == 80);
+static_assert(offsetof(mg_host, current_rcpt) == 88);
+static_assert(offsetof(mg_host, header_count) == 96);
+static_assert(offsetof(mg_host, header_at) == 104);
+static_assert(offsetof(mg_host, body) == 112);
+static_assert(offsetof(mg_host, add_header) == 120);
+static_assert(sizeof(mg_host) == 128);
+
+static_assert(offsetof(mg_plugin_descriptor, struct_size) == 0);
+static_assert(offsetof(mg_plugin_descriptor, abi_version) == 4);
+static_assert(offsetof(mg_plugin_descriptor, name) == 8);
+static_assert(offsetof(mg_plugin_descriptor, version) == 16);
+static_assert(offsetof(mg_plugin_descriptor, create) == 24);
+static_assert(offsetof(mg_plugin_descriptor, destroy) == 32);
+static_assert(offsetof(mg_plugin_descriptor, on_connect) == 40);
+static_assert(offsetof(mg_plugin_descriptor, on_helo) == 48);
+static_assert(offsetof(mg_plugin_descriptor, on_mail_from) == 56);
+static_assert(offsetof(mg_plugin_descriptor, on_rcpt_to) == 64);
+static_assert(offsetof(mg_plugin_descriptor, on_end_of_message) == 72);
+static_assert(offsetof(mg_plugin_descriptor, on_close) == 80);
+static_assert(sizeof(mg_plugin_descriptor) == 88);
+
+// The version word packs major and minor as documented.
+TEST(AbiLayoutTest, VersionWord) {
+    EXPECT_EQ(MAILGATE_ABI_VERSION >> 16, static_cast<uint32_t>(MAILGATE_ABI_VERSION_MAJOR));
+    EXPECT_EQ(MAILGATE_ABI_VERSION & 0xffff, static_cast<uint32_t>(MAILGATE_ABI_VERSION_MINOR));
+}

@@ -1,0 +1,58 @@
+#include "core/smtp/received.hpp"
+
+#include <gtest/gtest.h>
+
+namespace mailgate::smtp {
+namespace {
+
+TraceInfo sampleTrace() {
+    TraceInfo trace;
+    trace.helo = "client.example";
+    trace.client_ip = "192.0.2.7";
+    trace.hostname = "mx.example.test";
+    trace.protocol = "ESMTP";
+    trace.id = "abc.1";
+    trace.single_recipient = "user@example.test";
+    trace.when = 1796000000;  // a fixed instant
+    return trace;
+}
+
+// The header follows RFC 5321 4.4: from, by, with, id, for, then the date, folded with TABs.
+TEST(ReceivedTest, StandardForm) {
+    EXPECT_EQ(receivedHeader(sampleTrace()),
+              "Received: from client.example ([192.0.2.7])\r\n"
+              "\tby mx.example.test (mailgate) with ESMTP id abc.1\r\n"
+              "\tfor <user@example.test>; " +
+                  rfc5322Date(1796000000) + "\r\n");
+}
+
+// IPv6 clients are written as IPv6 address literals.
+TEST(ReceivedTest, Ipv6AddressLiteral) {
+    TraceInfo trace = sampleTrace();
+    trace.client_ip = "::1";
+    EXPECT_NE(receivedHeader(trace).find("([IPv6:::1])"), std::string::npos);
+}
+
+// Without exactly one recipient there is no "for" clause.
+TEST(ReceivedTest, NoForClauseForSeveralRecipients) {
+    TraceInfo trace = sampleTrace();
+    trace.single_recipient = {};
+    EXPECT_EQ(receivedHeader(trace).find("for <"), std::string::npos);
+}
+
+// Client-chosen HELO text cannot break the header: controls and comment characters are replaced.
+TEST(ReceivedTest, SanitizesHelo) {
+    TraceInfo trace = sampleTrace();
+    trace.helo = "evil\r\nX-Injected: yes (x)";
+    const std::string header = receivedHeader(trace);
+    EXPECT_EQ(header.find("\r\nX-Injected"), std::string::npos);
+    EXPECT_NE(header.find("from evil??X-Injected:?yes??x?"), std::string::npos);
+}
+
+// Dates are RFC 5322 in UTC.
+TEST(ReceivedTest, DateFormat) {
+    EXPECT_EQ(rfc5322Date(0), "Thu, 01 Jan 1970 00:00:00 +0000");
+}
+
+}  // namespace
+}  // namespace mailgate::smtp
