@@ -116,7 +116,11 @@ awaitable<bool> Session::onHelo(const smtp::Command& command, bool extended) {
     if (transaction_.active()) {
         co_await abortTransaction("reset");  // EHLO/HELO imply RSET (RFC 5321 4.1.4)
     }
-    info_.helo = command.argument;
+    std::string_view name = command.argument;
+    while (!name.empty() && (name.back() == ' ' || name.back() == '\t')) {
+        name.remove_suffix(1);
+    }
+    info_.helo = name;
     info_.esmtp = extended;
     const filter::Decision decision = shared_.chain.run(filter::Stage::Helo, plugin_session_);
     if (decision.verdict != MG_CONTINUE && decision.verdict != MG_ACCEPT &&
@@ -293,7 +297,7 @@ awaitable<bool> Session::onRset() {
 
 awaitable<void> Session::abortTransaction(const char* outcome) {
     if (!transaction_.rcpts.empty()) {
-        logSummary(outcome, smtp::Reply(0, "", "-"));
+        logSummary(outcome, smtp::Reply());  // no reply: the client left or reset
     }
     endTransaction();
     co_await backend_->reset();

@@ -185,7 +185,8 @@ void Session::logSummary(const char* outcome, const smtp::Reply& final_reply) co
     line += " outcome=";
     line += outcome;
     line += " decided_by=" + (transaction_.decided_by.empty() ? "-" : transaction_.decided_by);
-    line += " reply=\"" + final_reply.summary() + "\"";
+    line += " reply=";
+    line += final_reply.code == 0 ? "-" : "\"" + final_reply.summary() + "\"";
     line += " duration_ms=" + std::to_string(elapsed.count());
     ops::logLine(ops::LogLevel::Info, info_.id, line);
 }
