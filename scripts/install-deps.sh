@@ -11,6 +11,7 @@ PACKAGES=(
     build-essential cmake ninja-build ccache pkg-config clang-format
     libboost1.81-dev libyaml-cpp-dev libssl-dev libgtest-dev libgmock-dev
     python3 python3-pytest
+    postfix
 )
 
 missing=()
@@ -21,7 +22,11 @@ for package in "${PACKAGES[@]}"; do
 done
 
 if [ "${#missing[@]}" -gt 0 ]; then
+    # postfix (a real backend for the integration tests, which run private instances of it):
+    # install it without questions and without a system configuration, so Debian's own instance
+    # has no /etc/postfix/main.cf and never starts (its init script exits at once without one).
+    echo "postfix postfix/main_mailer_type select No configuration" | $SUDO debconf-set-selections
     $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 echo "install-deps: all build and test dependencies are installed"

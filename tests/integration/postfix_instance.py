@@ -7,7 +7,6 @@ sends nothing anywhere else. The system instance (/etc/postfix) is neither used 
 
 import os
 import pwd
-import grp
 import shutil
 import signal
 import socket
@@ -23,7 +22,7 @@ USERS = ("ideal", "other")
 HOSTNAME = "postfix.test.example"
 COMMAND_TIMEOUT = 30.0  # one `postfix start` or `postfix stop`
 READY_TIMEOUT = 15.0  # until the SMTP greeting is seen
-STOP_WAIT = 10.0  # until the instance's processes are gone after `postfix stop`
+STOP_WAIT = 3.0  # more, after `postfix stop` (which itself waits up to 5 s for the master)
 START_ATTEMPTS = 3  # a free port can be taken between choosing and binding it
 SBIN_PATHS = ("/usr/sbin", "/sbin", "/usr/local/sbin")
 
