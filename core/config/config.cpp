@@ -75,6 +75,8 @@ void readLimits(Diagnostics& diag, const Entry& entry, LimitsConfig& limits) {
                 {"data_timeout", durationField(diag, limits.data_timeout, false)},
                 {"shutdown_timeout", durationField(diag, limits.shutdown_timeout, true)},
                 {"bare_line_endings", enumField(diag, limits.bare_line_endings, kBareLineEndings)},
+                {"spill_threshold", sizeField(diag, limits.spill_threshold, 64 * kKiB, kNoLimit)},
+                {"spill_directory", stringField(diag, limits.spill_directory, "a folder path")},
             });
 }
 

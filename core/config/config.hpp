@@ -38,6 +38,10 @@ struct LimitsConfig {
     std::chrono::milliseconds data_timeout{std::chrono::minutes(10)};
     std::chrono::milliseconds shutdown_timeout{std::chrono::seconds(30)};
     BareLineEndingPolicy bare_line_endings = BareLineEndingPolicy::Reject;
+    // Messages larger than this move from memory into an unlinked file in spill_directory
+    // (empty: $TMPDIR or /tmp), so memory per connection stays bounded.
+    uint64_t spill_threshold = 1024 * 1024;
+    std::filesystem::path spill_directory;
 };
 
 enum class BackendType { Smtp, Maildir };

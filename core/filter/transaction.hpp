@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/smtp/command.hpp"
+#include "core/smtp/message_buffer.hpp"
 #include "core/smtp/message_headers.hpp"
 
 namespace mailgate::filter {
@@ -27,10 +28,11 @@ struct Transaction {
     std::string mail_from;  // address without brackets; empty for the null sender
     std::vector<smtp::Parameter> mail_params;
     std::vector<std::string> rcpts;  // accepted by the chain and the backend
-    std::string content;             // the message as the client sent it, dot-unstuffed
+    smtp::MessageBuffer content;     // the message as the client sent it, dot-unstuffed
     smtp::HeaderSection headers;     // parsed from content at end of data
     std::vector<std::pair<std::string, std::string>> added_headers;
     uint64_t declared_size = 0;  // SIZE= from MAIL, 0 when absent
+    uint64_t received_size = 0;  // octets of content the client sent in DATA
     bool smtputf8 = false;
     bool discard = false;    // a plugin said discard: answer 250, deliver nothing
     std::string decided_by;  // the plugin whose verdict decided the outcome

@@ -49,7 +49,9 @@ class Session {
     awaitable<bool> checkEarlyTalker();
     awaitable<ReadStatus> readCommandLine(std::string& line, bool& crlf);
     awaitable<bool> fillInput();
-    awaitable<bool> flush();
+    // Writes the queued replies; the write is bounded by the command timeout unless the caller
+    // has armed a deadline of its own.
+    awaitable<bool> flush(bool arm_deadline = true);
     void reply(const smtp::Reply& reply);
     void replyText(int code, const char* enhanced, std::string text);
     awaitable<void> closeWith(smtp::Reply reply);  // by value: safe across suspension
@@ -74,7 +76,7 @@ class Session {
     awaitable<bool> onData();
     awaitable<bool> readMessage(smtp::Reply& failure);
     awaitable<bool> deliver();
-    std::string buildMessage() const;
+    relay::OutgoingMessage buildMessage();
     void logSummary(const char* outcome, const smtp::Reply& final_reply) const;
     void endTransaction();
 

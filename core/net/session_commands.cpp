@@ -161,15 +161,18 @@ awaitable<bool> Session::applyDecision(const filter::Decision& decision) {
 // Checks MAIL's ESMTP parameters (RFC 1870 SIZE, RFC 6152 BODY, RFC 6531 SMTPUTF8).
 bool Session::checkMailParameters(const smtp::Command& command, filter::Transaction& transaction) {
     for (const auto& param : command.params) {
-        if (param.keyword == "SIZE" && param.value) {
+        if (param.keyword == "SIZE") {
             uint64_t size = 0;
-            const auto& text = *param.value;
+            const std::string text = param.value.value_or("");
             const auto result = std::from_chars(text.data(), text.data() + text.size(), size);
-            if (result.ec != std::errc() || result.ptr != text.data() + text.size()) {
-                replyText(501, "5.5.4", "Bad SIZE parameter");
+            const bool digits_only = result.ptr == text.data() + text.size() && !text.empty();
+            if (!digits_only ||
+                (result.ec != std::errc() && result.ec != std::errc::result_out_of_range)) {
+                replyText(501, "5.5.4", "Bad SIZE parameter: SIZE=<number of octets>");
                 return false;
             }
-            if (size > limits_.max_message_size) {
+            // A number too large to represent is certainly over the limit.
+            if (result.ec == std::errc::result_out_of_range || size > limits_.max_message_size) {
                 replyText(552, "5.3.4", "Message size exceeds fixed maximum message size");
                 return false;
             }
@@ -196,6 +199,7 @@ bool Session::checkMailParameters(const smtp::Command& command, filter::Transact
 void Session::beginTransaction() {
     transaction_ = filter::Transaction{};
     transaction_.id = info_.id + "." + std::to_string(++transactions_);
+    transaction_.content = smtp::MessageBuffer(limits_.spill_threshold, limits_.spill_directory);
     transaction_start_ = std::chrono::steady_clock::now();
     plugin_session_.transaction = &transaction_;
 }
@@ -235,6 +239,10 @@ awaitable<bool> Session::onMail(const smtp::Command& command) {
         endTransaction();
         co_return co_await applyDecision(decision);
     }
+    if (transaction_.discard) {
+        replyText(250, "2.1.0", "Ok");  // nothing will be delivered: no need for the backend
+        co_return true;
+    }
     const smtp::Reply backend_reply = co_await backend_->mailFrom(transaction_);
     if (!backend_reply.positive()) {
         logSummary(backend_reply.transient() ? "tempfailed" : "rejected", backend_reply);
@@ -267,7 +275,7 @@ awaitable<bool> Session::onRcpt(const smtp::Command& command) {
     if (decision.verdict == MG_CONTINUE) {
         // Nobody vouched for this recipient: no open relay (DESIGN.md guarantee 1).
         replyText(550, "5.7.1", "<" + command.path.address + ">: Relay access denied");
-        co_return true;
+        co_return countError();  // probing for relays counts like any other error
     }
     if (decision.verdict == MG_DISCARD) {
         transaction_.discard = true;

@@ -11,6 +11,9 @@
 namespace mailgate::net {
 namespace {
 
+// Room for one read beyond the spill threshold before the buffer moves to a file.
+constexpr uint64_t kReadChunkForData = 16 * 1024;
+
 smtp::Reply violationReply(smtp::DataReader::Violation violation, const config::LimitsConfig& l) {
     using V = smtp::DataReader::Violation;
     switch (violation) {
@@ -76,18 +79,26 @@ awaitable<bool> Session::readMessage(smtp::Reply& failure) {
     options.normalize_bare_line_endings =
         limits_.bare_line_endings == config::BareLineEndingPolicy::Normalize;
     smtp::DataReader reader(options);
-    transaction_.content.reserve(transaction_.declared_size > 0 &&
-                                         transaction_.declared_size < limits_.max_message_size
-                                     ? transaction_.declared_size + 1024
-                                     : 16 * 1024);
+    transaction_.content.appendTarget().reserve(std::min<uint64_t>(
+        transaction_.declared_size > 0 ? transaction_.declared_size + 1024 : 16 * 1024,
+        limits_.spill_threshold + kReadChunkForData));
+    bool stored = true;
     if (!co_await flush()) {
         co_return false;
     }
     // The whole DATA phase is bounded by data_timeout: a trickling client cannot hold it open.
     deadline_.arm(limits_.data_timeout);
     for (;;) {
-        const size_t used = reader.feed(pendingInput(), transaction_.content);
+        const size_t used = reader.feed(pendingInput(), transaction_.content.appendTarget());
         consumeInput(used);
+        if (stored && !transaction_.content.commit()) {
+            // Keep reading to the end of data, then answer 451: the client's queue retries.
+            ops::logError("message store: " + transaction_.content.error());
+            stored = false;
+        }
+        if (!stored) {
+            transaction_.content.appendTarget().clear();
+        }
         if (reader.finished()) {
             break;
         }
@@ -96,14 +107,17 @@ awaitable<bool> Session::readMessage(smtp::Reply& failure) {
         }
     }
     deadline_.disarm();
+    transaction_.received_size = reader.size();
     if (reader.violation() != smtp::DataReader::Violation::None) {
         failure = violationReply(reader.violation(), limits_);
+    } else if (!stored) {
+        failure = smtp::Reply(451, "4.3.0", "Local error storing the message, try again later");
     }
     co_return true;
 }
 
 awaitable<bool> Session::deliver() {
-    transaction_.headers = smtp::parseHeaderSection(transaction_.content);
+    transaction_.headers = smtp::parseHeaderSection(transaction_.content.view());
     const filter::Decision decision =
         shared_.chain.run(filter::Stage::EndOfMessage, plugin_session_);
     if (decision.verdict == MG_DISCARD) {
@@ -125,7 +139,7 @@ awaitable<bool> Session::deliver() {
         reply(discarded);
         co_return true;
     }
-    const std::string message = buildMessage();
+    const relay::OutgoingMessage message = buildMessage();
     const smtp::Reply backend_reply = co_await backend_->data(transaction_, message);
     logSummary(backend_reply.positive()    ? "accepted"
                : backend_reply.transient() ? "tempfailed"
@@ -137,8 +151,8 @@ awaitable<bool> Session::deliver() {
 }
 
 // The message as it goes to the backend: our Received header on top, the client's header
-// section, headers added by plugins at its end, then the rest.
-std::string Session::buildMessage() const {
+// section, headers added by plugins at its end, then the rest (streamed from the buffer).
+relay::OutgoingMessage Session::buildMessage() {
     const bool utf8 = transaction_.smtputf8;
     smtp::TraceInfo trace;
     trace.helo = info_.helo;
@@ -151,18 +165,18 @@ std::string Session::buildMessage() const {
     }
     trace.when = std::time(nullptr);
 
-    std::string message = smtp::receivedHeader(trace);
-    const std::string_view content = transaction_.content;
+    relay::OutgoingMessage message;
+    message.head = smtp::receivedHeader(trace);
     const size_t header_end = transaction_.headers.end;
-    message.reserve(message.size() + content.size() + 256);
-    message.append(content.substr(0, header_end));
+    message.head.append(transaction_.content.view().substr(0, header_end));
     for (const auto& [name, value] : transaction_.added_headers) {
-        message += name;
-        message += ": ";
-        message += value;
-        message += "\r\n";
+        message.head += name;
+        message.head += ": ";
+        message.head += value;
+        message.head += "\r\n";
     }
-    message.append(content.substr(header_end));
+    message.content = &transaction_.content;
+    message.rest_offset = header_end;
     return message;
 }
 
@@ -181,7 +195,7 @@ void Session::logSummary(const char* outcome, const smtp::Reply& final_reply) co
     if (transaction_.rcpts.empty()) {
         line += "-";
     }
-    line += " size=" + std::to_string(transaction_.content.size());
+    line += " size=" + std::to_string(transaction_.received_size);
     line += " outcome=";
     line += outcome;
     line += " decided_by=" + (transaction_.decided_by.empty() ? "-" : transaction_.decided_by);

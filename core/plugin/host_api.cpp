@@ -148,7 +148,7 @@ mg_str hostBody(mg_session* s) {
     if (s == nullptr || s->transaction == nullptr) {
         return mg_str{};
     }
-    std::string_view content = s->transaction->content;
+    const std::string_view content = s->transaction->content.view();
     size_t start = s->transaction->headers.end;
     if (start > 0 && content.substr(start, 2) == "\r\n") {
         start += 2;  // skip the blank line between header and body

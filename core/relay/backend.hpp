@@ -10,6 +10,34 @@
 
 namespace mailgate::relay {
 
+// The message as it leaves: `head` (our Received header, the client's header section and the
+// headers plugins added) then the rest of the content from `rest_offset` on, read in chunks so a
+// spilled message is never loaded whole.
+struct OutgoingMessage {
+    std::string head;
+    smtp::MessageBuffer* content = nullptr;
+    uint64_t rest_offset = 0;
+};
+
+// Reads an OutgoingMessage front to back in pieces that each end at a line end (or at the end
+// of the message), about `chunk_size` long, so dot-stuffing and line-ending conversion can work
+// piece by piece with bounded memory.
+class MessagePieces {
+  public:
+    MessagePieces(const OutgoingMessage& message, size_t chunk_size);
+    // The next piece; empty at the end, or when the content could not be read (see failed()).
+    std::string_view next();
+    bool failed() const { return failed_; }
+
+  private:
+    const OutgoingMessage& message_;
+    size_t chunk_size_;
+    bool head_done_ = false;
+    uint64_t offset_;
+    std::string scratch_;
+    bool failed_ = false;
+};
+
 // The backend side of one client session: where accepted mail goes. One object per client
 // session, used for each of its transactions in turn (the connection is kept between them).
 // Every method answers with the reply to give the client; failures of the backend itself come
@@ -25,7 +53,7 @@ class Backend {
                                           const std::string& recipient) = 0;
     // Sends the complete message (unstuffed, CRLF lines) and returns the final answer.
     virtual awaitable<smtp::Reply> data(const filter::Transaction& transaction,
-                                        const std::string& message) = 0;
+                                        const OutgoingMessage& message) = 0;
     // Abandons the current transaction (RSET); the connection stays usable when possible.
     virtual awaitable<void> reset() = 0;
     // Ends the backend session politely (QUIT).

@@ -71,7 +71,7 @@ awaitable<smtp::Reply> MaildirBackend::rcptTo(const filter::Transaction&, const 
 }
 
 awaitable<smtp::Reply> MaildirBackend::data(const filter::Transaction& transaction,
-                                            const std::string& message) {
+                                            const OutgoingMessage& message) {
     std::string file_name;
     const std::string failure = deliver(transaction, message, file_name);
     if (!failure.empty()) {
@@ -92,7 +92,7 @@ std::string MaildirBackend::uniqueName() {
 }
 
 std::string MaildirBackend::deliver(const filter::Transaction& transaction,
-                                    const std::string& message, std::string& file_name) {
+                                    const OutgoingMessage& message, std::string& file_name) {
     std::error_code ec;
     for (const char* sub : {"tmp", "new", "cur"}) {
         std::filesystem::create_directories(root_ / sub, ec);
@@ -107,8 +107,12 @@ std::string MaildirBackend::deliver(const filter::Transaction& transaction,
         return "cannot create " + tmp_path.string() + ": " + std::strerror(errno);
     }
     const std::string return_path = "Return-Path: <" + transaction.mail_from + ">\n";
-    const bool written =
-        writeAll(fd, return_path) && writeAll(fd, toUnixLineEndings(message)) && ::fsync(fd) == 0;
+    bool written = writeAll(fd, return_path);
+    MessagePieces pieces(message, 256 * 1024);
+    for (std::string_view piece = pieces.next(); written && !piece.empty(); piece = pieces.next()) {
+        written = writeAll(fd, toUnixLineEndings(piece));
+    }
+    written = written && !pieces.failed() && ::fsync(fd) == 0;
     const int saved_errno = errno;
     ::close(fd);
     if (!written) {

@@ -18,14 +18,14 @@ class MaildirBackend final : public Backend {
     awaitable<smtp::Reply> rcptTo(const filter::Transaction& transaction,
                                   const std::string& recipient) override;
     awaitable<smtp::Reply> data(const filter::Transaction& transaction,
-                                const std::string& message) override;
+                                const OutgoingMessage& message) override;
     awaitable<void> reset() override { co_return; }
     awaitable<void> quit() override { co_return; }
     void abort() override {}
 
   private:
     // Writes and syncs the file; returns an empty string or the reason it failed.
-    std::string deliver(const filter::Transaction& transaction, const std::string& message,
+    std::string deliver(const filter::Transaction& transaction, const OutgoingMessage& message,
                         std::string& file_name);
     std::string uniqueName();
 

@@ -7,6 +7,7 @@ namespace mailgate::relay {
 namespace {
 
 constexpr size_t kMaxReplySize = 64 * 1024;
+constexpr size_t kWriteChunk = 256 * 1024;
 
 const smtp::Reply& unavailableReply() {
     static const smtp::Reply reply(451, "4.4.1", "Backend unavailable, try again later");
@@ -29,6 +30,24 @@ smtp::Reply withEnhancedCode(smtp::Reply reply, const char* success_code) {
         }
     }
     return reply;
+}
+
+smtp::Reply outOfStepReply() {
+    return smtp::Reply(451, "4.3.0", "Unexpected reply from backend, try again later");
+}
+
+bool hasEightBit(std::string_view text) {
+    for (const char c : text) {
+        if (static_cast<unsigned char>(c) >= 0x80) {
+            return true;
+        }
+    }
+    return false;
+}
+
+smtp::Reply utf8NotSupported() {
+    return smtp::Reply(553, "5.6.7",
+                       "Non-ASCII address, but the backend does not support SMTPUTF8");
 }
 
 bool hasParam(const filter::Transaction& transaction, std::string_view keyword,
@@ -67,13 +86,20 @@ awaitable<smtp::Reply> SmtpBackend::mailFrom(const filter::Transaction& transact
                 continue;
             }
         }
+        if (!capabilities_.smtputf8 && hasEightBit(transaction.mail_from)) {
+            co_return utf8NotSupported();
+        }
         auto reply = co_await command(mailCommand(transaction), config_.command_timeout);
+        // A kept connection the backend has meanwhile given up on (421 on idle timeout, or
+        // silently closed): start afresh once.
+        if (reused && (!reply || reply->code == 421)) {
+            close();
+            continue;
+        }
         if (reply) {
             co_return finishCommand(std::move(*reply), "2.1.0");
         }
-        if (!reused) {
-            break;
-        }
+        break;
     }
     co_return lostReply(last_timed_out_);
 }
@@ -84,6 +110,9 @@ awaitable<smtp::Reply> SmtpBackend::rcptTo(const filter::Transaction& transactio
     if (!connected_) {
         co_return lostReply(last_timed_out_);
     }
+    if (!capabilities_.smtputf8 && hasEightBit(recipient)) {
+        co_return utf8NotSupported();
+    }
     std::string line = "RCPT TO:<" + recipient + ">\r\n";
     auto reply = co_await command(line, config_.command_timeout);
     if (!reply) {
@@ -93,7 +122,7 @@ awaitable<smtp::Reply> SmtpBackend::rcptTo(const filter::Transaction& transactio
 }
 
 awaitable<smtp::Reply> SmtpBackend::data(const filter::Transaction& transaction,
-                                         const std::string& message) {
+                                         const OutgoingMessage& message) {
     (void)transaction;
     if (!connected_) {
         co_return lostReply(last_timed_out_);
@@ -103,21 +132,72 @@ awaitable<smtp::Reply> SmtpBackend::data(const filter::Transaction& transaction,
         co_return lostReply(last_timed_out_);
     }
     if (go_ahead->code != 354) {
+        if (go_ahead->positive()) {
+            close();  // success without the message: the backend is out of step
+            co_return outOfStepReply();
+        }
         needs_reset_ = true;
         co_return finishCommand(std::move(*go_ahead), "2.0.0");
     }
-    std::string wire;
-    wire.reserve(message.size() + message.size() / 64 + 8);
-    smtp::appendDotStuffed(message, wire);
-    auto reply = co_await command(wire, config_.data_timeout);
+    if (!co_await sendMessage(message)) {
+        co_return message.content->error().empty()
+            ? lostReply(last_timed_out_)
+            : smtp::Reply(451, "4.3.0", "Local error reading the message, try again later");
+    }
+    auto reply = co_await readReply(config_.data_timeout);
     if (!reply) {
         co_return lostReply(last_timed_out_);
     }
+    if (!in_.empty()) {
+        close();  // more than one reply: answer this one, but do not reuse the connection
+    }
+    if (!reply->positive() && !reply->transient() && !reply->permanent()) {
+        close();
+        co_return outOfStepReply();
+    }
     if (reply->code >= 300 && reply->code < 400) {
         close();  // nonsense after the final dot: this connection cannot be trusted
-        co_return smtp::Reply(451, "4.3.0", "Unexpected reply from backend, try again later");
+        co_return outOfStepReply();
     }
     co_return withEnhancedCode(std::move(*reply), "2.0.0");
+}
+
+// Writes the dot-stuffed message and the final dot in large writes, piece by piece, so a
+// spilled message is never held in memory whole.
+awaitable<bool> SmtpBackend::sendMessage(const OutgoingMessage& message) {
+    deadline_.arm(config_.data_timeout);
+    MessagePieces pieces(message, kWriteChunk);
+    std::string wire;
+    wire.reserve(kWriteChunk + kWriteChunk / 32);
+    bool ends_in_crlf = true;
+    for (std::string_view piece = pieces.next(); !piece.empty(); piece = pieces.next()) {
+        smtp::appendDotStuffedLines(piece, wire);
+        ends_in_crlf = piece.ends_with("\r\n");
+        if (wire.size() >= kWriteChunk && !co_await writeAll(wire)) {
+            co_return false;
+        }
+    }
+    if (pieces.failed()) {
+        close();  // the backend must not take a truncated message: drop the connection
+        co_return false;
+    }
+    if (!ends_in_crlf) {
+        wire += "\r\n";
+    }
+    wire += ".\r\n";
+    co_return co_await writeAll(wire);
+}
+
+awaitable<bool> SmtpBackend::writeAll(std::string& bytes) {
+    auto [error, written] = co_await asio::async_write(socket_, asio::buffer(bytes), use_nothrow);
+    (void)written;
+    bytes.clear();
+    if (error) {
+        last_timed_out_ = deadline_.expired();
+        close();
+        co_return false;
+    }
+    co_return true;
 }
 
 awaitable<void> SmtpBackend::reset() {
@@ -145,10 +225,13 @@ void SmtpBackend::abort() {
 smtp::Reply SmtpBackend::finishCommand(smtp::Reply reply, const char* success_code) {
     if (reply.code >= 300 && reply.code < 400) {
         needs_reset_ = true;
-        return smtp::Reply(451, "4.3.0", "Unexpected reply from backend, try again later");
+        return outOfStepReply();
     }
     if (reply.code == 421) {
-        close();  // the backend is closing this connection
+        // The backend closes this connection; our client's session goes on, so it must not
+        // read 421 (which would tell it that we close).
+        close();
+        reply.code = 451;
     }
     return withEnhancedCode(std::move(reply), success_code);
 }
@@ -245,6 +328,14 @@ SmtpBackend::Capabilities SmtpBackend::parseCapabilities(const smtp::Reply& ehlo
 
 awaitable<std::optional<smtp::Reply>> SmtpBackend::command(std::string_view text,
                                                            std::chrono::milliseconds timeout) {
+    error_code ec;
+    if (!in_.empty() || socket_.available(ec) > 0) {
+        // The backend said something we did not ask for: its answers would be off by one.
+        ops::logWarning("backend " + current_server_ + ": unexpected data, closing the connection");
+        last_timed_out_ = false;
+        close();
+        co_return std::nullopt;
+    }
     deadline_.arm(timeout);
     auto [write_error, written] =
         co_await asio::async_write(socket_, asio::buffer(text.data(), text.size()), use_nothrow);
@@ -254,7 +345,15 @@ awaitable<std::optional<smtp::Reply>> SmtpBackend::command(std::string_view text
         close();
         co_return std::nullopt;
     }
-    co_return co_await readReply(timeout);
+    auto reply = co_await readReply(timeout);
+    if (reply && !in_.empty()) {
+        // More than one reply to one command: the connection is out of step.
+        ops::logWarning("backend " + current_server_ +
+                        ": extra reply lines, closing the connection");
+        close();
+        co_return std::nullopt;
+    }
+    co_return reply;
 }
 
 awaitable<std::optional<smtp::Reply>> SmtpBackend::readReply(std::chrono::milliseconds timeout) {

@@ -23,7 +23,7 @@ class SmtpBackend final : public Backend {
     awaitable<smtp::Reply> rcptTo(const filter::Transaction& transaction,
                                   const std::string& recipient) override;
     awaitable<smtp::Reply> data(const filter::Transaction& transaction,
-                                const std::string& message) override;
+                                const OutgoingMessage& message) override;
     awaitable<void> reset() override;
     awaitable<void> quit() override;
     void abort() override;
@@ -43,6 +43,8 @@ class SmtpBackend final : public Backend {
     awaitable<std::optional<smtp::Reply>> command(std::string_view text,
                                                   std::chrono::milliseconds timeout);
     awaitable<std::optional<smtp::Reply>> readReply(std::chrono::milliseconds timeout);
+    awaitable<bool> sendMessage(const OutgoingMessage& message);
+    awaitable<bool> writeAll(std::string& bytes);
     smtp::Reply finishCommand(smtp::Reply reply, const char* success_code);
     std::string mailCommand(const filter::Transaction& transaction) const;
     static Capabilities parseCapabilities(const smtp::Reply& ehlo);

@@ -188,19 +188,23 @@ void DataReader::emit(std::string& out, std::string_view bytes) {
     size_ += bytes.size();
 }
 
-void appendDotStuffed(std::string_view content, std::string& out) {
-    out.reserve(out.size() + content.size() + content.size() / 128 + 5);
-    NextByte cr(content, '\r');
-    NextByte lf(content, '\n');
+void appendDotStuffedLines(std::string_view lines, std::string& out) {
+    out.reserve(out.size() + lines.size() + lines.size() / 128 + 5);
+    NextByte cr(lines, '\r');
+    NextByte lf(lines, '\n');
     size_t pos = 0;
-    while (pos < content.size()) {
-        if (content[pos] == '.') {
+    while (pos < lines.size()) {
+        if (lines[pos] == '.') {
             out.push_back('.');
         }
-        const size_t end = stuffingLineEnd(content, pos, cr, lf);
-        out.append(content.substr(pos, end - pos));
+        const size_t end = stuffingLineEnd(lines, pos, cr, lf);
+        out.append(lines.substr(pos, end - pos));
         pos = end;
     }
+}
+
+void appendDotStuffed(std::string_view content, std::string& out) {
+    appendDotStuffedLines(content, out);
     if (!content.empty() && !content.ends_with("\r\n")) {
         out.append("\r\n");
     }

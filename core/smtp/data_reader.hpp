@@ -61,6 +61,10 @@ class DataReader {
     void emit(std::string& out, std::string_view bytes);
 };
 
+// Dot-stuffs one piece of content that starts at a line start, without adding the terminator:
+// for sending a message in pieces that each end at a line end.
+void appendDotStuffedLines(std::string_view lines, std::string& out);
+
 // Dot-stuffs content for the wire and appends the terminating ".\r\n". Content should end in CRLF
 // or be empty; otherwise a CRLF is added so the terminator is always on a line of its own. A line
 // here starts after any LF or bare CR too, so a lenient backend cannot see an end of data inside
