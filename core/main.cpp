@@ -62,6 +62,11 @@ int checkConfig(const std::string& file) {
     if (!loadEverything(file, config, plugins)) {
         return kExitConfigError;
     }
+    if (plugins.empty()) {
+        std::fprintf(stderr,
+                     "%s: warning: no plugins: every recipient will be refused (550 5.7.1)\n",
+                     file.c_str());
+    }
     std::printf("%s: ok (%zu plugins loaded)\n", file.c_str(), plugins.size());
     return kExitOk;
 }

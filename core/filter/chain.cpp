@@ -40,21 +40,19 @@ bool replyFits(const smtp::Reply& reply, mg_verdict verdict) {
 }
 
 mg_verdict callHook(const plugin::LoadedPlugin& plugin, mg_hook hook, mg_session& session,
-                    Stage stage) {
+                    const char* stage) {
     int verdict = MG_TEMPFAIL;
     try {
         verdict = hook(plugin.instance(), &session);
     } catch (...) {
-        ops::logLine(
-            ops::LogLevel::Error, session.info ? session.info->id : "",
-            "plugin " + plugin.name() + " threw at " + stageName(stage) + "; treated as tempfail");
+        ops::logLine(ops::LogLevel::Error, session.info ? session.info->id : "",
+                     "plugin " + plugin.name() + " threw at " + stage + "; treated as tempfail");
         return MG_TEMPFAIL;
     }
     if (!knownVerdict(verdict)) {
         ops::logLine(ops::LogLevel::Error, session.info ? session.info->id : "",
                      "plugin " + plugin.name() + " returned unknown verdict " +
-                         std::to_string(verdict) + " at " + stageName(stage) +
-                         "; treated as tempfail");
+                         std::to_string(verdict) + " at " + stage + "; treated as tempfail");
         return MG_TEMPFAIL;
     }
     return static_cast<mg_verdict>(verdict);
@@ -107,7 +105,7 @@ Decision FilterChain::run(Stage stage, mg_session& session) const {
         }
         session.plugin_name = plugin->name();
         session.reply.reset();
-        const mg_verdict verdict = callHook(*plugin, hook, session, stage);
+        const mg_verdict verdict = callHook(*plugin, hook, session, stageName(stage));
         if (verdict == MG_CONTINUE) {
             continue;
         }
@@ -128,7 +126,7 @@ void FilterChain::close(mg_session& session) const {
             continue;
         }
         session.plugin_name = plugin->name();
-        callHook(*plugin, plugin->descriptor().on_close, session, Stage::Connect);
+        callHook(*plugin, plugin->descriptor().on_close, session, "close");
     }
 }
 

@@ -78,6 +78,7 @@ class Server::Impl {
                 beginShutdown(signal);
             }
         });
+        waitForHangup();
         for (size_t i = 1; i < workers_.size(); ++i) {
             Worker* worker = workers_[i].get();
             worker->thread = std::thread([worker] { worker->context.run(); });
@@ -231,6 +232,19 @@ class Server::Impl {
         });
     }
 
+    // SIGHUP must not kill the gateway (logrotate sends it); reload comes with a later change.
+    void waitForHangup() {
+        hangup_.async_wait([this](const error_code& ec, int) {
+            if (ec) {
+                return;
+            }
+            ops::logWarning(
+                "received SIGHUP: configuration reload is not supported yet; still running with "
+                "the configuration loaded at start");
+            waitForHangup();
+        });
+    }
+
     void forceCloseAll(const char* why) {
         ops::logWarning(std::string(why) + ": closing " + std::to_string(active_.load()) +
                         " remaining sessions");
@@ -249,6 +263,7 @@ class Server::Impl {
     void finishShutdown() {
         drain_timer_.cancel();
         signals_.cancel();
+        hangup_.cancel();
     }
 
     const config::Config& config_;
@@ -257,6 +272,7 @@ class Server::Impl {
     Worker* main_ = nullptr;
     std::vector<tcp::acceptor> acceptors_;
     asio::signal_set signals_{main_->context, SIGTERM, SIGINT};
+    asio::signal_set hangup_{main_->context, SIGHUP};
     asio::steady_timer drain_timer_{main_->context};
     std::atomic<size_t> active_{0};
     std::atomic<bool> stopping_{false};

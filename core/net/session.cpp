@@ -148,6 +148,9 @@ awaitable<bool> Session::checkEarlyTalker() {
 
 awaitable<Session::ReadStatus> Session::readCommandLine(std::string& line, bool& crlf) {
     bool discarding = false;  // inside an over-long line: drop bytes up to its LF
+    // One deadline for the whole line, armed once: a client trickling a byte at a time cannot
+    // stretch it.
+    deadline_.arm(limits_.command_timeout);
     for (;;) {
         const std::string_view pending = pendingInput();
         const size_t length = smtp::findLineEnd(pending, crlf);
@@ -166,10 +169,9 @@ awaitable<Session::ReadStatus> Session::readCommandLine(std::string& line, bool&
         if (shutting_down_ && !transaction_.active()) {
             co_return ReadStatus::ShuttingDown;
         }
-        if (!co_await flush()) {
+        if (!co_await flush(false)) {
             co_return ReadStatus::Closed;
         }
-        deadline_.arm(limits_.command_timeout);
         waiting_for_command_ = true;
         const bool got = co_await fillInput();
         waiting_for_command_ = false;
@@ -217,14 +219,16 @@ void Session::replyText(int code, const char* enhanced, std::string text) {
     reply(smtp::Reply(code, enhanced, std::move(text)));
 }
 
-awaitable<bool> Session::flush() {
+awaitable<bool> Session::flush(bool arm_deadline) {
     if (out_.empty()) {
         co_return !closed_;
     }
     if (closed_) {
         co_return false;
     }
-    deadline_.arm(limits_.command_timeout);
+    if (arm_deadline) {
+        deadline_.arm(limits_.command_timeout);
+    }
     auto [ec, written] = co_await asio::async_write(socket_, asio::buffer(out_), use_nothrow);
     (void)written;
     out_.clear();

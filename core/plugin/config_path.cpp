@@ -7,7 +7,8 @@ namespace mailgate::plugin {
 namespace {
 
 // Steps into a map key or a sequence index; returns a null node when there is none.
-YAML::Node step(const YAML::Node& node, std::string_view key, bool is_index) {
+// For the last key of a path the key itself is returned: "unknown key" errors point at it.
+YAML::Node step(const YAML::Node& node, std::string_view key, bool is_index, bool want_key) {
     if (is_index) {
         size_t index = 0;
         const auto result = std::from_chars(key.data(), key.data() + key.size(), index);
@@ -21,7 +22,7 @@ YAML::Node step(const YAML::Node& node, std::string_view key, bool is_index) {
     }
     for (const auto& item : node) {
         if (item.first.Scalar() == key) {
-            return item.second;
+            return want_key ? item.first : item.second;
         }
     }
     return YAML::Node(YAML::NodeType::Undefined);
@@ -43,7 +44,8 @@ YAML::Mark markAtPath(const YAML::Node& root, std::string_view path, const YAML:
         const size_t end = is_index ? path.find(']', pos) : path.find_first_of(".[", pos);
         const std::string_view key =
             path.substr(pos, end == std::string_view::npos ? std::string_view::npos : end - pos);
-        const YAML::Node next = step(node, key, is_index);
+        const bool last = end == std::string_view::npos || (is_index && end + 1 >= path.size());
+        const YAML::Node next = step(node, key, is_index, last && !is_index);
         if (!next.IsDefined()) {
             break;
         }

@@ -79,7 +79,9 @@ std::unique_ptr<LoadedPlugin> loadOne(const config::Config& config,
                   load_error);
     if (load_error) {
         // Boost.DLL reports only an errno; the dynamic loader says what is wrong.
-        void* probe = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+        // Absolute, so dlopen does not search the system library path for a bare file name.
+        const std::string absolute = std::filesystem::absolute(path).string();
+        void* probe = dlopen(absolute.c_str(), RTLD_NOW | RTLD_LOCAL);
         const char* detail = probe == nullptr ? dlerror() : nullptr;
         if (probe != nullptr) {
             dlclose(probe);

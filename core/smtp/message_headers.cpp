@@ -56,7 +56,7 @@ bool validHeaderValue(std::string_view value) {
 HeaderSection parseHeaderSection(std::string_view content) {
     HeaderSection section;
     size_t pos = 0;
-    while (pos < content.size()) {
+    while (pos < content.size() && section.fields.size() < kMaxHeaderFields) {
         const size_t length = lineLength(content, pos);
         const std::string_view line = content.substr(pos, length);
         const size_t colon = line.find(':');
@@ -66,6 +66,9 @@ HeaderSection parseHeaderSection(std::string_view content) {
         size_t end = pos + length;
         while (isContinuation(content, end)) {
             end += lineLength(content, end);
+        }
+        if (end > kMaxHeaderBytes) {
+            break;
         }
         const std::string_view field = content.substr(pos, end - pos);
         section.fields.push_back({field.substr(0, colon), trimLineEnd(field.substr(colon + 1))});

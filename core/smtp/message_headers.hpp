@@ -20,6 +20,11 @@ struct HeaderSection {
     size_t end = 0;
 };
 
+// Parsing stops after this many fields or bytes (like Postfix's header_size_limit): a header
+// section of millions of tiny fields must not multiply memory. The rest counts as body.
+inline constexpr size_t kMaxHeaderFields = 1000;
+inline constexpr size_t kMaxHeaderBytes = 256 * 1024;
+
 HeaderSection parseHeaderSection(std::string_view content);
 
 // A header name is printable ASCII without ':' and space; a value has no bare CR or LF and every

@@ -16,7 +16,8 @@ FilterChain chainOf(const std::vector<Verdict>& verdicts) {
     std::string yaml = "backend: {type: maildir, path: /tmp/unused}\nplugins:\n";
     int n = 0;
     for (const auto& v : verdicts) {
-        yaml += "  - name: p" + std::to_string(n++) + "\n    path: " MAILGATE_TEST_PLUGIN_DIR
+        yaml += "  - name: p" + std::to_string(n++) +
+                "\n    path: " MAILGATE_TEST_PLUGIN_DIR
                 "/verdict_plugin.so\n    config:\n      stage: " +
                 v.stage + "\n      verdict: " + v.verdict + "\n" + v.extra;
     }
@@ -29,7 +30,7 @@ FilterChain chainOf(const std::vector<Verdict>& verdicts) {
 }
 
 class ChainTest : public ::testing::Test {
-protected:
+  protected:
     ChainTest() {
         info_.id = "test";
         info_.client_ip = "192.0.2.1";
@@ -67,8 +68,9 @@ TEST_F(ChainTest, RunsInOrder) {
 
 // A reply set by the plugin is used when it fits the verdict.
 TEST_F(ChainTest, UsesThePluginReply) {
-    const FilterChain chain = chainOf(
-        {{"end_of_message", "reject", "      code: 554\n      enhanced: \"5.7.0\"\n      text: no\n"}});
+    const FilterChain chain =
+        chainOf({{"end_of_message", "reject",
+                  "      code: 554\n      enhanced: \"5.7.0\"\n      text: no\n"}});
     const Decision decision = chain.run(Stage::EndOfMessage, session_);
     EXPECT_EQ(decision.reply.toWire(), "554 5.7.0 no\r\n");
 }

@@ -38,3 +38,16 @@ TEST(ConfigPathTest, LeavesTheTreeAlone) {
 
 }  // namespace
 }  // namespace mailgate::plugin
+
+namespace mailgate::plugin {
+namespace {
+
+// The last key of a path is located at the key, where an "unknown key" error belongs.
+TEST(ConfigPathTest, LastKeyPointsAtTheKey) {
+    const YAML::Node root = YAML::Load("limits:\n  size:   12\n");
+    EXPECT_EQ(markAtPath(root, "limits.size", YAML::Mark()).column, 2);
+    EXPECT_EQ(markAtPath(root, "limits", YAML::Mark()).column, 0);
+}
+
+}  // namespace
+}  // namespace mailgate::plugin

@@ -72,7 +72,7 @@ TEST(PluginLoaderTest, LocatesPluginConfigErrors) {
     EXPECT_TRUE(loadPlugins(config, errors).empty());
     ASSERT_EQ(errors.size(), 1u);
     EXPECT_EQ(errors[0].line, 6);
-    EXPECT_EQ(errors[0].column, 15);
+    EXPECT_EQ(errors[0].column, 7);  // at the key "option"
     EXPECT_NE(errors[0].message.find("plugin 'picky': option:"), std::string::npos);
 }
 

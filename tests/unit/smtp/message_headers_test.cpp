@@ -66,3 +66,29 @@ TEST(MessageHeadersTest, ValidatesValues) {
 
 }  // namespace
 }  // namespace mailgate::smtp
+
+namespace mailgate::smtp {
+namespace {
+
+// A flood of tiny fields stops at the field limit instead of growing without bound.
+TEST(MessageHeadersTest, FieldCountIsBounded) {
+    std::string content;
+    for (int i = 0; i < 5000; ++i) {
+        content += "a:\r\n";
+    }
+    const HeaderSection section = parseHeaderSection(content);
+    EXPECT_EQ(section.fields.size(), kMaxHeaderFields);
+    EXPECT_EQ(section.end, kMaxHeaderFields * 4);
+}
+
+// A header section larger than the byte limit ends before the field that crosses it.
+TEST(MessageHeadersTest, ByteSizeIsBounded) {
+    const std::string big_value(kMaxHeaderBytes, 'x');
+    const std::string content = "Subject: a\r\nX-Big: " + big_value + "\r\n\r\nbody\r\n";
+    const HeaderSection section = parseHeaderSection(content);
+    EXPECT_EQ(section.fields.size(), 1u);
+    EXPECT_EQ(section.end, 12u);
+}
+
+}  // namespace
+}  // namespace mailgate::smtp
