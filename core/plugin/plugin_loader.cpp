@@ -190,7 +190,9 @@ std::vector<std::filesystem::path> pluginSearchPath(const config::Config& config
     boost::dll::fs::error_code ignored;
     const auto program = boost::dll::program_location(ignored);
     if (!ignored) {
-        candidates.push_back(program.parent_path().parent_path() / "plugins" / file);
+        const auto prefix = program.parent_path().parent_path();
+        candidates.push_back(prefix / "plugins" / file);                       // the build tree
+        candidates.push_back(prefix / "lib" / "mailgate" / "plugins" / file);  // an installed tree
     }
     candidates.push_back(std::filesystem::path(MAILGATE_INSTALL_PLUGIN_DIR) / file);
     return candidates;
