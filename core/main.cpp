@@ -42,18 +42,37 @@ ops::LogLevel toOpsLevel(config::LogLevel level) {
     return ops::LogLevel::Info;
 }
 
-// Loads the config and its plugins; prints every error as FILE:LINE:COL: message.
-bool loadEverything(const std::string& file, config::Config& config, plugin::PluginList& plugins) {
+// Loads the config and its plugins; every error becomes one "FILE:LINE:COL: message" line.
+bool loadEverything(const std::string& file, config::Config& config, plugin::PluginList& plugins,
+                    std::string& error_lines) {
     config::LoadResult result = config::loadConfigFile(file);
     std::vector<config::ConfigError> errors = std::move(result.errors);
     if (errors.empty()) {
         plugins = plugin::loadPlugins(result.config, errors);
     }
     for (const auto& error : errors) {
-        std::fprintf(stderr, "%s\n", error.toString().c_str());
+        error_lines += error.toString() + "\n";
     }
     config = std::move(result.config);
     return errors.empty();
+}
+
+bool loadEverything(const std::string& file, config::Config& config, plugin::PluginList& plugins) {
+    std::string error_lines;
+    const bool ok = loadEverything(file, config, plugins, error_lines);
+    std::fputs(error_lines.c_str(), stderr);
+    return ok;
+}
+
+// What SIGHUP runs: the same file, loaded and checked again from scratch.
+net::RuntimePtr reloadRuntime(const std::string& file, std::string& errors) {
+    config::Config config;
+    plugin::PluginList plugins;
+    if (!loadEverything(file, config, plugins, errors)) {
+        return nullptr;
+    }
+    ops::setLogLevel(toOpsLevel(config.log.level));
+    return std::make_shared<net::Runtime>(std::move(config), std::move(plugins));
 }
 
 int checkConfig(const std::string& file) {
@@ -80,8 +99,9 @@ int runGateway(const std::string& file) {
     }
     ops::setLogLevel(toOpsLevel(config.log.level));
     std::signal(SIGPIPE, SIG_IGN);
-    const filter::FilterChain chain(std::move(plugins));
-    net::Server server(config, chain);
+    auto runtime = std::make_shared<net::Runtime>(std::move(config), std::move(plugins));
+    net::Server server(std::move(runtime),
+                       [file](std::string& errors) { return reloadRuntime(file, errors); });
     std::string error;
     if (!server.bind(error)) {
         ops::logError(error);

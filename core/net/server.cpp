@@ -51,10 +51,11 @@ std::vector<std::unique_ptr<Worker>> makeWorkers(unsigned count) {
 
 class Server::Impl {
   public:
-    Impl(const config::Config& config, const filter::FilterChain& chain)
-        : config_(config),
-          shared_{config, chain},
-          workers_(makeWorkers(threadCount(config.server))),
+    Impl(RuntimePtr runtime, RuntimeLoader reload)
+        : runtime_(std::move(runtime)),
+          config_(runtime_->config),
+          reload_(std::move(reload)),
+          workers_(makeWorkers(threadCount(config_.server))),
           main_(workers_.front().get()) {
         std::random_device random;
         id_base_ = random();
@@ -84,7 +85,7 @@ class Server::Impl {
             worker->thread = std::thread([worker] { worker->context.run(); });
         }
         ops::logInfo("mailgate " MAILGATE_VERSION " ready with " + std::to_string(workers_.size()) +
-                     " I/O threads and " + std::to_string(shared_.chain.size()) + " plugins");
+                     " I/O threads and " + std::to_string(runtime_->chain.size()) + " plugins");
         main_->context.run();
         for (size_t i = 1; i < workers_.size(); ++i) {
             workers_[i]->thread.join();
@@ -150,7 +151,7 @@ class Server::Impl {
                 co_await backoff.async_wait(use_nothrow);
                 continue;
             }
-            if (active_.load() >= config_.limits.max_connections) {
+            if (active_.load() >= runtime_->config.limits.max_connections) {
                 asio::co_spawn(worker.context, refuse(std::move(socket)), asio::detached);
                 continue;
             }
@@ -171,7 +172,7 @@ class Server::Impl {
         asio::co_spawn(
             worker.context,
             [this, &worker, socket = std::move(socket)]() mutable -> awaitable<void> {
-                auto session = std::make_unique<Session>(std::move(socket), shared_,
+                auto session = std::make_unique<Session>(std::move(socket), runtime_,
                                                          worker.registry, newSessionId());
                 if (stopping_) {
                     session->requestShutdown();
@@ -232,17 +233,45 @@ class Server::Impl {
         });
     }
 
-    // SIGHUP must not kill the gateway (logrotate sends it); reload comes with a later change.
     void waitForHangup() {
         hangup_.async_wait([this](const error_code& ec, int) {
-            if (ec) {
+            if (ec || stopping_) {
                 return;
             }
-            ops::logWarning(
-                "received SIGHUP: configuration reload is not supported yet; still running with "
-                "the configuration loaded at start");
+            reload();
             waitForHangup();
         });
+    }
+
+    // Runs on the main I/O thread, like the accept loops that hand runtime_ to new sessions.
+    void reload() {
+        ops::logInfo("received SIGHUP: reloading the configuration and plugins");
+        std::string errors;
+        RuntimePtr next = reload_ ? reload_(errors) : nullptr;
+        if (!next) {
+            ops::logError("reload refused, still running the previous configuration:\n" + errors);
+            return;
+        }
+        warnAboutRestartOnlySettings(next->config);
+        runtime_ = std::move(next);
+        ops::logInfo("configuration reloaded: " + std::to_string(runtime_->chain.size()) +
+                     " plugins; new sessions use it, sessions in flight finish on the old one");
+    }
+
+    void warnAboutRestartOnlySettings(const config::Config& next) const {
+        std::string old_listen;
+        std::string new_listen;
+        for (const auto& endpoint : config_.server.listen) {
+            old_listen += endpoint.toString() + " ";
+        }
+        for (const auto& endpoint : next.server.listen) {
+            new_listen += endpoint.toString() + " ";
+        }
+        if (old_listen != new_listen || next.server.threads != config_.server.threads ||
+            next.server.backlog != config_.server.backlog) {
+            ops::logWarning(
+                "server.listen, server.threads and server.backlog take effect only on restart");
+        }
     }
 
     void forceCloseAll(const char* why) {
@@ -266,8 +295,9 @@ class Server::Impl {
         hangup_.cancel();
     }
 
-    const config::Config& config_;
-    SessionShared shared_;
+    RuntimePtr runtime_;           // what new sessions get; replaced by a reload
+    const config::Config config_;  // a copy of the configuration at start: listeners, drain
+    RuntimeLoader reload_;
     std::vector<std::unique_ptr<Worker>> workers_;
     Worker* main_ = nullptr;
     std::vector<tcp::acceptor> acceptors_;
@@ -281,8 +311,8 @@ class Server::Impl {
     size_t next_worker_ = 0;
 };
 
-Server::Server(const config::Config& config, const filter::FilterChain& chain)
-    : impl_(std::make_unique<Impl>(config, chain)) {}
+Server::Server(RuntimePtr runtime, RuntimeLoader reload)
+    : impl_(std::make_unique<Impl>(std::move(runtime), std::move(reload))) {}
 
 Server::~Server() = default;
 

@@ -1,18 +1,22 @@
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
-#include "core/config/config.hpp"
-#include "core/filter/chain.hpp"
+#include "core/net/runtime.hpp"
 
 namespace mailgate::net {
 
+// Loads the configuration and plugins anew for a reload; null with `errors` set on failure.
+using RuntimeLoader = std::function<RuntimePtr(std::string& errors)>;
+
 // The listening side: binds the configured addresses, spreads connections over one
-// single-threaded io_context per core, and drains gracefully on SIGTERM/SIGINT.
+// single-threaded io_context per core, drains gracefully on SIGTERM/SIGINT and reloads the
+// configuration and plugins on SIGHUP (new sessions use the new ones).
 class Server {
   public:
-    Server(const config::Config& config, const filter::FilterChain& chain);
+    Server(RuntimePtr runtime, RuntimeLoader reload);
     ~Server();
     Server(const Server&) = delete;
     Server& operator=(const Server&) = delete;

@@ -10,11 +10,11 @@ constexpr size_t kReadChunk = 16 * 1024;
 
 }  // namespace
 
-Session::Session(tcp::socket socket, const SessionShared& shared, SessionRegistry& registry,
-                 std::string id)
+Session::Session(tcp::socket socket, RuntimePtr runtime, SessionRegistry& registry, std::string id)
     : socket_(std::move(socket)),
-      shared_(shared),
-      limits_(shared.config.limits),
+      runtime_ptr_(std::move(runtime)),
+      runtime_(*runtime_ptr_),
+      limits_(runtime_.config.limits),
       registry_(registry),
       deadline_(socket_.get_executor(), [this] { socket_.cancel(); }) {
     info_.id = std::move(id);
@@ -36,7 +36,7 @@ Session::Session(tcp::socket socket, const SessionShared& shared, SessionRegistr
     }
     socket_.set_option(tcp::no_delay(true), ec);
     plugin_session_.info = &info_;
-    backend_ = relay::makeBackend(shared_.config.backend, shared_.config.server.hostname,
+    backend_ = relay::makeBackend(runtime_.config.backend, runtime_.config.server.hostname,
                                   socket_.get_executor());
     registry_.add(this);
 }
@@ -59,12 +59,12 @@ awaitable<void> Session::run() {
             if (status == ReadStatus::TimedOut) {
                 co_await closeWith(
                     {421, "4.4.2",
-                     shared_.config.server.hostname + " Timeout, closing connection"});
+                     runtime_.config.server.hostname + " Timeout, closing connection"});
                 break;
             }
             if (status == ReadStatus::ShuttingDown) {
                 co_await closeWith({421, "4.3.2",
-                                    shared_.config.server.hostname +
+                                    runtime_.config.server.hostname +
                                         " Service shutting down, closing connection"});
                 break;
             }
@@ -93,13 +93,13 @@ awaitable<bool> Session::greet() {
                      "early talker " + info_.client_ip + " refused (sent before the greeting)");
         co_await closeWith(
             {554, "5.5.0",
-             shared_.config.server.hostname + " Protocol error: data sent before the greeting"});
+             runtime_.config.server.hostname + " Protocol error: data sent before the greeting"});
         co_return false;
     }
     if (closed_) {
         co_return false;
     }
-    const filter::Decision decision = shared_.chain.run(filter::Stage::Connect, plugin_session_);
+    const filter::Decision decision = runtime_.chain.run(filter::Stage::Connect, plugin_session_);
     switch (decision.verdict) {
         case MG_REJECT:
         case MG_TEMPFAIL:
@@ -122,7 +122,7 @@ awaitable<bool> Session::greet() {
         default:
             break;
     }
-    replyText(220, "", shared_.config.server.hostname + " ESMTP mailgate");
+    replyText(220, "", runtime_.config.server.hostname + " ESMTP mailgate");
     co_return co_await flush();
 }
 
@@ -250,7 +250,7 @@ awaitable<void> Session::finish() {
     if (transaction_.active()) {
         co_await abortTransaction("aborted");
     }
-    shared_.chain.close(plugin_session_);
+    runtime_.chain.close(plugin_session_);
     if (forced_) {
         backend_->abort();
     } else {

@@ -9,6 +9,7 @@
 #include "core/filter/transaction.hpp"
 #include "core/net/asio.hpp"
 #include "core/net/deadline.hpp"
+#include "core/net/runtime.hpp"
 #include "core/relay/backend.hpp"
 #include "core/smtp/command.hpp"
 #include "core/smtp/reply.hpp"
@@ -17,20 +18,13 @@ namespace mailgate::net {
 
 class SessionRegistry;
 
-// What every session shares, read-only: the config and the plugin chain.
-struct SessionShared {
-    const config::Config& config;
-    const filter::FilterChain& chain;
-};
-
 // One client connection from greeting to close: reads commands, asks the filter chain, relays to
 // the backend and answers. Runs as one coroutine on one single-threaded io_context.
 // Split by phase: session.cpp (connection and I/O), session_commands.cpp (command handlers),
 // session_data.cpp (DATA and delivery).
 class Session {
   public:
-    Session(tcp::socket socket, const SessionShared& shared, SessionRegistry& registry,
-            std::string id);
+    Session(tcp::socket socket, RuntimePtr runtime, SessionRegistry& registry, std::string id);
     ~Session();
     Session(const Session&) = delete;
     Session& operator=(const Session&) = delete;
@@ -81,7 +75,8 @@ class Session {
     void endTransaction();
 
     tcp::socket socket_;
-    const SessionShared& shared_;
+    const RuntimePtr runtime_ptr_;  // keeps the config and plugins of this session alive
+    const Runtime& runtime_;
     const config::LimitsConfig& limits_;
     SessionRegistry& registry_;
     Deadline deadline_;

@@ -43,7 +43,7 @@ awaitable<bool> Session::dispatch(const smtp::Command& command) {
             replyText(250, "2.0.0", "Ok");
             co_return true;
         case smtp::Verb::Quit:
-            co_await closeWith({221, "2.0.0", shared_.config.server.hostname + " Bye"});
+            co_await closeWith({221, "2.0.0", runtime_.config.server.hostname + " Bye"});
             co_return false;
         case smtp::Verb::Vrfy:
             replyText(252, "2.5.2",
@@ -108,7 +108,7 @@ bool Session::countError() {
     ops::logLine(ops::LogLevel::Info, info_.id,
                  "too many errors from " + info_.client_ip + ", closing");
     replyText(421, "4.7.0",
-              shared_.config.server.hostname + " Too many errors, closing connection");
+              runtime_.config.server.hostname + " Too many errors, closing connection");
     return false;
 }
 
@@ -122,7 +122,7 @@ awaitable<bool> Session::onHelo(const smtp::Command& command, bool extended) {
     }
     info_.helo = name;
     info_.esmtp = extended;
-    const filter::Decision decision = shared_.chain.run(filter::Stage::Helo, plugin_session_);
+    const filter::Decision decision = runtime_.chain.run(filter::Stage::Helo, plugin_session_);
     if (decision.verdict != MG_CONTINUE && decision.verdict != MG_ACCEPT &&
         decision.verdict != MG_DISCARD) {
         info_.helo.clear();
@@ -132,7 +132,7 @@ awaitable<bool> Session::onHelo(const smtp::Command& command, bool extended) {
         discard_all_ = true;
     }
     helo_seen_ = true;
-    const std::string& hostname = shared_.config.server.hostname;
+    const std::string& hostname = runtime_.config.server.hostname;
     if (!extended) {
         replyText(250, "", hostname);
         co_return true;
@@ -216,7 +216,7 @@ awaitable<bool> Session::onMail(const smtp::Command& command) {
     if (shutting_down_) {
         co_await closeWith(
             {421, "4.3.2",
-             shared_.config.server.hostname + " Service shutting down, closing connection"});
+             runtime_.config.server.hostname + " Service shutting down, closing connection"});
         co_return false;
     }
     filter::Transaction candidate;
@@ -230,7 +230,7 @@ awaitable<bool> Session::onMail(const smtp::Command& command) {
     transaction_.smtputf8 = candidate.smtputf8;
     transaction_.discard = discard_all_;
 
-    const filter::Decision decision = shared_.chain.run(filter::Stage::MailFrom, plugin_session_);
+    const filter::Decision decision = runtime_.chain.run(filter::Stage::MailFrom, plugin_session_);
     if (decision.verdict == MG_DISCARD) {
         transaction_.discard = true;
     } else if (decision.verdict != MG_CONTINUE && decision.verdict != MG_ACCEPT) {
@@ -270,7 +270,7 @@ awaitable<bool> Session::onRcpt(const smtp::Command& command) {
         co_return true;
     }
     plugin_session_.current_rcpt = command.path.address;
-    const filter::Decision decision = shared_.chain.run(filter::Stage::RcptTo, plugin_session_);
+    const filter::Decision decision = runtime_.chain.run(filter::Stage::RcptTo, plugin_session_);
     plugin_session_.current_rcpt = {};
     if (decision.verdict == MG_CONTINUE) {
         // Nobody vouched for this recipient: no open relay (DESIGN.md guarantee 1).

@@ -56,7 +56,7 @@ awaitable<bool> Session::onData() {
         co_await abortTransaction(timed_out ? "timeout" : "aborted");
         if (timed_out) {
             co_await closeWith(
-                {421, "4.4.2", shared_.config.server.hostname + " Timeout, closing connection"});
+                {421, "4.4.2", runtime_.config.server.hostname + " Timeout, closing connection"});
         }
         co_return false;
     }
@@ -119,7 +119,7 @@ awaitable<bool> Session::readMessage(smtp::Reply& failure) {
 awaitable<bool> Session::deliver() {
     transaction_.headers = smtp::parseHeaderSection(transaction_.content.view());
     const filter::Decision decision =
-        shared_.chain.run(filter::Stage::EndOfMessage, plugin_session_);
+        runtime_.chain.run(filter::Stage::EndOfMessage, plugin_session_);
     if (decision.verdict == MG_DISCARD) {
         transaction_.discard = true;
         transaction_.decided_by = decision.plugin;
@@ -157,7 +157,7 @@ relay::OutgoingMessage Session::buildMessage() {
     smtp::TraceInfo trace;
     trace.helo = info_.helo;
     trace.client_ip = info_.client_ip;
-    trace.hostname = shared_.config.server.hostname;
+    trace.hostname = runtime_.config.server.hostname;
     trace.protocol = utf8 ? "UTF8SMTP" : (info_.esmtp ? "ESMTP" : "SMTP");
     trace.id = transaction_.id;
     if (transaction_.rcpts.size() == 1) {

@@ -1,0 +1,23 @@
+#pragma once
+
+#include <memory>
+
+#include "core/config/config.hpp"
+#include "core/filter/chain.hpp"
+
+namespace mailgate::net {
+
+// One loaded configuration with its plugin chain. Sessions hold it by shared_ptr: after a reload
+// new sessions get the new one while sessions in flight finish on the one they started with,
+// and the old plugins are destroyed when its last session ends.
+struct Runtime {
+    Runtime(config::Config config_in, plugin::PluginList plugins)
+        : config(std::move(config_in)), chain(std::move(plugins)) {}
+
+    const config::Config config;
+    const filter::FilterChain chain;
+};
+
+using RuntimePtr = std::shared_ptr<const Runtime>;
+
+}  // namespace mailgate::net
