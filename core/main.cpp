@@ -5,6 +5,7 @@
 #include <iostream>
 #include <string>
 
+#include "core/cli/policy_test.hpp"
 #include "core/config/config.hpp"
 #include "core/filter/chain.hpp"
 #include "core/net/server.hpp"
@@ -23,6 +24,9 @@ void printUsage(std::FILE* out) {
     std::fputs(
         "usage: mailgate --config FILE        run the gateway in the foreground (logs to stderr)\n"
         "       mailgate --check-config FILE  validate FILE and its plugins, then exit\n"
+        "       mailgate test --config FILE --from ADDR --rcpt ADDR [--rcpt ADDR...]\n"
+        "                     [--client-ip IP] [--helo NAME] MESSAGE.eml\n"
+        "                                     run the plugin chain on one message, offline\n"
         "       mailgate --version            print the version\n"
         "       mailgate --help               print this text\n",
         out);
@@ -110,6 +114,49 @@ int runGateway(const std::string& file) {
     return server.run();
 }
 
+// mailgate test: parses its options, then runs the chain on one message without network.
+int policyTest(int argc, char** argv) {
+    cli::PolicyTestInput input;
+    std::string file;
+    for (int i = 2; i < argc; ++i) {
+        const std::string option = argv[i];
+        const bool has_value = i + 1 < argc;
+        if (option == "--config" && has_value) {
+            file = argv[++i];
+        } else if (option == "--from" && has_value) {
+            input.mail_from = argv[++i];
+        } else if (option == "--rcpt" && has_value) {
+            input.rcpts.emplace_back(argv[++i]);
+        } else if (option == "--client-ip" && has_value) {
+            input.client_ip = argv[++i];
+        } else if (option == "--helo" && has_value) {
+            input.helo = argv[++i];
+        } else if (!option.starts_with("--") && input.message_file.empty()) {
+            input.message_file = option;
+        } else {
+            std::fprintf(stderr, "mailgate test: unexpected argument '%s'\n", option.c_str());
+            printUsage(stderr);
+            return kExitUsage;
+        }
+    }
+    if (file.empty() || input.rcpts.empty() || input.message_file.empty()) {
+        std::fprintf(stderr,
+                     "mailgate test: --config, at least one --rcpt and a message file "
+                     "are required\n");
+        printUsage(stderr);
+        return kExitUsage;
+    }
+    config::Config config;
+    plugin::PluginList plugins;
+    if (!loadEverything(file, config, plugins)) {
+        return kExitConfigError;
+    }
+    std::string output;
+    const int result = cli::runPolicyTest(config, std::move(plugins), input, output);
+    std::fputs(output.c_str(), stdout);
+    return result;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -120,6 +167,9 @@ int main(int argc, char** argv) {
     if (argc == 2 && (std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0)) {
         printUsage(stdout);
         return kExitOk;
+    }
+    if (argc >= 2 && std::strcmp(argv[1], "test") == 0) {
+        return policyTest(argc, argv);
     }
     if (argc == 3 && std::strcmp(argv[1], "--config") == 0) {
         return runGateway(argv[2]);

@@ -97,7 +97,7 @@ smtp::Reply defaultReply(Stage stage, mg_verdict verdict) {
 
 FilterChain::FilterChain(plugin::PluginList plugins) : plugins_(std::move(plugins)) {}
 
-Decision FilterChain::run(Stage stage, mg_session& session) const {
+Decision FilterChain::run(Stage stage, mg_session& session, const StageObserver* observer) const {
     for (const auto& plugin : plugins_) {
         const mg_hook hook = hookFor(plugin->descriptor(), stage);
         if (hook == nullptr) {
@@ -106,16 +106,18 @@ Decision FilterChain::run(Stage stage, mg_session& session) const {
         session.plugin_name = plugin->name();
         session.reply.reset();
         const mg_verdict verdict = callHook(*plugin, hook, session, stageName(stage));
-        if (verdict == MG_CONTINUE) {
-            continue;
-        }
         Decision decision;
         decision.verdict = verdict;
         decision.plugin = plugin->name();
         decision.reply = session.reply && replyFits(*session.reply, verdict)
                              ? *session.reply
                              : defaultReply(stage, verdict);
-        return decision;
+        if (observer != nullptr) {
+            (*observer)(plugin->name(), verdict, decision.reply);
+        }
+        if (verdict != MG_CONTINUE) {
+            return decision;
+        }
     }
     return {};
 }

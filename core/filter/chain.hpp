@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include <mailgate/plugin.h>
@@ -22,6 +23,10 @@ struct Decision {
     std::string plugin;
 };
 
+// Told about every plugin's answer at a stage, for tracing (mailgate test).
+using StageObserver =
+    std::function<void(const std::string& plugin, mg_verdict verdict, const smtp::Reply& reply)>;
+
 // Runs the loaded plugins in config order at each SMTP stage. Stateless between calls and
 // shared by all sessions on all threads (plugins must be thread-safe, see plugin.h).
 class FilterChain {
@@ -30,7 +35,7 @@ class FilterChain {
 
     // Asks each plugin with a hook for `stage` until one returns something other than continue.
     // A plugin that throws or returns an unknown verdict is treated as tempfail and logged.
-    Decision run(Stage stage, mg_session& session) const;
+    Decision run(Stage stage, mg_session& session, const StageObserver* observer = nullptr) const;
     // Calls every plugin's close hook; verdicts are ignored.
     void close(mg_session& session) const;
 

@@ -280,7 +280,9 @@ awaitable<bool> Session::onRcpt(const smtp::Command& command) {
     if (decision.verdict == MG_DISCARD) {
         transaction_.discard = true;
     } else if (decision.verdict != MG_ACCEPT) {
-        co_return co_await applyDecision(decision);
+        const bool go_on = co_await applyDecision(decision);
+        // A refused recipient counts as an error, so one session cannot probe without end.
+        co_return go_on && (decision.verdict != MG_REJECT || countError());
     }
     if (transaction_.discard) {
         transaction_.rcpts.push_back(command.path.address);

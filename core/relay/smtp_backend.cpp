@@ -159,6 +159,10 @@ awaitable<smtp::Reply> SmtpBackend::data(const filter::Transaction& transaction,
         close();  // nonsense after the final dot: this connection cannot be trusted
         co_return outOfStepReply();
     }
+    if (reply->code == 421) {
+        close();
+        reply->code = 451;  // the client's session goes on: it must not read "closing"
+    }
     co_return withEnhancedCode(std::move(*reply), "2.0.0");
 }
 
