@@ -5,6 +5,7 @@ none), only CRLF.CRLF ends DATA, memory and time stay bounded, errors carry enha
 mailgate's exit status 0 at SIGTERM (checked by the fixtures) shows it survived all of it.
 """
 
+import os
 import random
 import re
 import signal
@@ -12,6 +13,7 @@ import socket
 import struct
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -84,14 +86,17 @@ def assert_enhanced(reply: Reply) -> None:
     assert reply.enhanced[:1] == str(reply.code)[0], f"no enhanced code of its class: {reply}"
 
 
-def memory_kib(pid: int) -> dict:
-    values = {}
-    with open(f"/proc/{pid}/status", encoding="ascii") as status:
-        for line in status:
-            key, _, rest = line.partition(":")
-            if key in ("VmRSS", "VmHWM"):
-                values[key] = int(rest.split()[0])
-    return values
+def open_files_in(pid: int, directory: Path) -> list[str]:
+    """The files under `directory` that process `pid` holds open (unlinked ones included)."""
+    found = []
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith(str(directory)):
+            found.append(target)
+    return found
 
 
 def quiet_socket(client: RawClient) -> None:
@@ -289,34 +294,28 @@ def test_data_refused_then_pipelined_text_is_not_a_message(gw, module_backend):
 # --- over-long lines and floods ----------------------------------------------------------------
 
 def test_ten_megabytes_without_newline_in_a_command(gw):
-    """10 MB with no LF: memory stays flat, one 500 5.5.2 when the line ends, then service."""
-    before = memory_kib(gw.proc.pid)["VmRSS"]
+    """10 MB with no LF: one 500 5.5.2 when the line ends, then service goes on."""
     with RawClient(gw.port, timeout=20) as client:
         open_session(client)
         chunk = b"A" * 65536
         for _ in range(160):
             client.send(chunk)
-        during = memory_kib(gw.proc.pid)["VmRSS"]
         client.send(b"\r\nNOOP\r\n")
         first, second = client.read_reply(), client.read_reply()
     assert (first.code, first.enhanced, second.code) == (500, "5.5.2", 250), (first, second)
-    assert during - before < 4096, f"VmRSS grew by {during - before} KiB"
 
 
 def test_ten_megabytes_without_newline_in_data(gw, module_backend):
-    """10 MB of one DATA line: memory stays flat, 554 5.6.0 at the end, nothing forwarded."""
+    """10 MB of one DATA line: 554 5.6.0 at the end, nothing forwarded."""
     sender = unique("one-line")
-    before = memory_kib(gw.proc.pid)["VmRSS"]
     with RawClient(gw.port, timeout=20) as client:
         open_transaction(client, sender)
         chunk = b"B" * 65536
         for _ in range(160):
             client.send(chunk)
-        during = memory_kib(gw.proc.pid)["VmRSS"]
         client.send(b"\r\n.\r\n")
         reply = client.read_reply()
     assert (reply.code, reply.enhanced) == (554, "5.6.0"), str(reply)
-    assert during - before < 4096, f"VmRSS grew by {during - before} KiB"
     time.sleep(0.2)
     assert transactions_from(module_backend, sender) == []
 
@@ -741,38 +740,42 @@ def test_random_dot_stuffing_is_exact(gw, module_backend):
         assert wire_problems(tx.data_raw, max_line=1001) == []
 
 
-# --- memory ------------------------------------------------------------------------------------
+# --- big messages (memory itself is measured in bench/, never asserted here) -------------------
 
-def test_big_messages_do_not_pin_memory(start_gateway, backend):
-    """DESIGN.md: memory per connection is bounded, big messages spill to a temporary file.
-    Four 8 MiB messages at once must not raise the peak RSS by half their total size."""
-    gw = start_gateway()
-    base = memory_kib(gw.proc.pid)["VmHWM"]
+def test_big_messages_spill_to_a_file(start_gateway, backend, tmp_path):
+    """DESIGN.md: big messages spill to a temporary file. Four 8 MiB messages at once: while
+    their data flows mailgate holds files in the spill folder; all four arrive byte-exact."""
+    spill = tmp_path / "spill"
+    spill.mkdir()
+    gw = start_gateway(limits={"spill_threshold": "1MiB", "spill_directory": str(spill)})
     content = b"Subject: big\r\n\r\n" + (b"y" * 998 + b"\r\n") * 8389
+    clients = []
+    for n in range(4):
+        client = RawClient(gw.port, timeout=30)
+        clients.append(client)
+        open_transaction(client, f"big{n}@remote.example")
+        client.send(dot_stuff(content))
+    deadline = time.monotonic() + 10
+    while len(open_files_in(gw.proc.pid, spill)) < 4 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    spilled = open_files_in(gw.proc.pid, spill)
     codes = []
-
-    def one(n: int) -> None:
-        with RawClient(gw.port, timeout=30) as client:
-            open_session(client)
-            codes.append(send_message(client, f"big{n}@remote.example", [RCPT], content).code)
-
-    threads = [threading.Thread(target=one, args=(n,)) for n in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
+    for client in clients:
+        client.send(b".\r\n")
+        codes.append(client.read_reply().code)
+        client.close()
+    assert len(spilled) == 4, spilled
     assert codes == [250] * 4
-    growth = memory_kib(gw.proc.pid)["VmHWM"] - base
-    assert growth < 16 * 1024, f"peak RSS grew by {growth} KiB for 32 MiB of messages in flight"
+    delivered = backend.wait_for_transactions(4, timeout=10)
+    assert all(content_of(tx) == content for tx in delivered)
+    assert open_files_in(gw.proc.pid, spill) == []
 
 
-def test_many_header_fields_do_not_amplify_memory(start_gateway, backend):
-    """A 2 MiB message of 4-byte header fields ("a:" CRLF) must not cost many times its size."""
+def test_many_header_fields_are_delivered(start_gateway, backend):
+    """A 2 MiB message of 4-byte header fields ("a:" CRLF) is handled and delivered whole."""
     gw = start_gateway()
-    base = memory_kib(gw.proc.pid)["VmHWM"]
     content = b"a:\r\n" * (512 * 1024) + b"\r\nbody\r\n"
     with RawClient(gw.port, timeout=30) as client:
         open_session(client)
         assert send_message(client, "fields@remote.example", [RCPT], content).code == 250
-    growth = memory_kib(gw.proc.pid)["VmHWM"] - base
-    assert growth < 12 * 1024, f"peak RSS grew by {growth} KiB for a 2 MiB message"
+    assert content_of(backend.wait_for_transactions(1, timeout=10)[0]) == content
