@@ -41,6 +41,8 @@ void hostLog(mg_session* session, mg_log_level level, mg_str message) {
         if (session->info != nullptr) {
             id = session->info->id;
         }
+    } else {
+        line += loadingPluginName();  // logging from create(), before any session
     }
     line += ": ";
     line += fromMg(message);
@@ -172,10 +174,24 @@ const mg_host kHostTable = {
     hostBody,        hostAddHeader,
 };
 
+thread_local std::string_view t_loading_plugin;
+
 }  // namespace
 
 const mg_host* hostTable() {
     return &kHostTable;
+}
+
+std::string_view loadingPluginName() {
+    return t_loading_plugin;
+}
+
+LoadingPluginScope::LoadingPluginScope(std::string_view name) {
+    t_loading_plugin = name;
+}
+
+LoadingPluginScope::~LoadingPluginScope() {
+    t_loading_plugin = {};
 }
 
 }  // namespace mailgate::plugin

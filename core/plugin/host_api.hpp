@@ -24,4 +24,15 @@ namespace mailgate::plugin {
 // The table of host services handed to every plugin; lives for the whole process.
 const mg_host* hostTable();
 
+// Names the plugin whose create() runs on this thread, so that its log lines (which have no
+// session yet) say who logs.
+class LoadingPluginScope {
+  public:
+    explicit LoadingPluginScope(std::string_view name);
+    ~LoadingPluginScope();
+    LoadingPluginScope(const LoadingPluginScope&) = delete;
+    LoadingPluginScope& operator=(const LoadingPluginScope&) = delete;
+};
+std::string_view loadingPluginName();
+
 }  // namespace mailgate::plugin

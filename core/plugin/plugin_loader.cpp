@@ -118,6 +118,7 @@ std::unique_ptr<LoadedPlugin> loadOne(const config::Config& config,
     const std::string text = yamlText(entry.config);
     void* instance = nullptr;
     try {
+        const LoadingPluginScope naming(entry.name);
         instance = descriptor.create(hostTable(), &load, mg_str{text.data(), text.size()});
     } catch (...) {
         load.errors.push_back({"", "create() threw an exception"});
