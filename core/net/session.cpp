@@ -35,6 +35,7 @@ Session::Session(tcp::socket socket, RuntimePtr runtime, SessionRegistry& regist
         info_.local_port = local.port();
     }
     socket_.set_option(tcp::no_delay(true), ec);
+    socket_.non_blocking(true, ec);  // fillInput reads only after a readiness wait
     plugin_session_.info = &info_;
     backend_ = relay::makeBackend(runtime_.config.backend, runtime_.config.server.hostname,
                                   socket_.get_executor());
@@ -195,12 +196,26 @@ awaitable<bool> Session::fillInput() {
         in_.erase(0, in_start_);
         in_start_ = 0;
     }
-    const size_t old_size = in_.size();
-    in_.resize(old_size + kReadChunk);
-    auto [ec, read] = co_await socket_.async_read_some(
-        asio::buffer(in_.data() + old_size, kReadChunk), use_nothrow);
-    in_.resize(old_size + (ec ? 0 : read));
-    co_return !ec && read > 0;
+    // Wait for readability, then read into a per-thread buffer: an idle connection holds no
+    // read buffer, and nothing is zero-filled per read. Sessions of one thread never interleave
+    // between the read and the append, so they can share the buffer.
+    static thread_local char chunk[kReadChunk];
+    for (;;) {
+        auto [wait_error] = co_await socket_.async_wait(tcp::socket::wait_read, use_nothrow);
+        if (wait_error) {
+            co_return false;
+        }
+        error_code ec;
+        const size_t read = socket_.read_some(asio::buffer(chunk, sizeof chunk), ec);
+        if (ec == asio::error::would_block || ec == asio::error::try_again) {
+            continue;
+        }
+        if (ec || read == 0) {
+            co_return false;
+        }
+        in_.append(chunk, read);
+        co_return true;
+    }
 }
 
 std::string_view Session::pendingInput() const {

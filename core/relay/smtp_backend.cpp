@@ -86,6 +86,13 @@ awaitable<smtp::Reply> SmtpBackend::mailFrom(const filter::Transaction& transact
                 continue;
             }
         }
+        // On a kept connection the backend may have spoken meanwhile (421 on its idle timeout,
+        // a stray extra reply): such a connection is out of step, so start afresh.
+        error_code ec;
+        if (reused && (!in_.empty() || socket_.available(ec) > 0)) {
+            close();
+            continue;
+        }
         if (!capabilities_.smtputf8 && hasEightBit(transaction.mail_from)) {
             co_return utf8NotSupported();
         }
@@ -171,8 +178,11 @@ awaitable<smtp::Reply> SmtpBackend::data(const filter::Transaction& transaction,
 awaitable<bool> SmtpBackend::sendMessage(const OutgoingMessage& message) {
     deadline_.arm(config_.data_timeout);
     MessagePieces pieces(message, kWriteChunk);
+    // Sized for this message (small ones stay below malloc's mmap threshold), at most one chunk.
+    const uint64_t size = message.head.size() + message.content->size() - message.rest_offset;
     std::string wire;
-    wire.reserve(kWriteChunk + kWriteChunk / 32);
+    wire.reserve(static_cast<size_t>(
+        std::min<uint64_t>(size + size / 32 + 8, kWriteChunk + kWriteChunk / 32)));
     bool ends_in_crlf = true;
     for (std::string_view piece = pieces.next(); !piece.empty(); piece = pieces.next()) {
         smtp::appendDotStuffedLines(piece, wire);
@@ -332,8 +342,7 @@ SmtpBackend::Capabilities SmtpBackend::parseCapabilities(const smtp::Reply& ehlo
 
 awaitable<std::optional<smtp::Reply>> SmtpBackend::command(std::string_view text,
                                                            std::chrono::milliseconds timeout) {
-    error_code ec;
-    if (!in_.empty() || socket_.available(ec) > 0) {
+    if (!in_.empty()) {
         // The backend said something we did not ask for: its answers would be off by one.
         ops::logWarning("backend " + current_server_ + ": unexpected data, closing the connection");
         last_timed_out_ = false;

@@ -62,17 +62,6 @@ class LineBreaks {
     NextByte nul_;
 };
 
-// Where the line starting at `pos` ends for dot-stuffing: after its LF, after a bare CR, or at
-// the end of the content.
-size_t stuffingLineEnd(std::string_view content, size_t pos, NextByte& cr, NextByte& lf) {
-    const size_t end = std::min(cr.from(pos), lf.from(pos));
-    if (end == content.size()) {
-        return end;
-    }
-    const bool crlf = content[end] == '\r' && end + 1 < content.size() && content[end + 1] == '\n';
-    return end + (crlf ? 2 : 1);
-}
-
 }  // namespace
 
 DataReader::DataReader(Options options) : options_(options) {}
@@ -188,19 +177,26 @@ void DataReader::emit(std::string& out, std::string_view bytes) {
     size_ += bytes.size();
 }
 
+// Copies in long spans: only a dot at a line start (after LF, or after a bare CR, so that no
+// lenient receiver can find an end of data in malformed content) interrupts the copy.
 void appendDotStuffedLines(std::string_view lines, std::string& out) {
     out.reserve(out.size() + lines.size() + lines.size() / 128 + 5);
-    NextByte cr(lines, '\r');
-    NextByte lf(lines, '\n');
+    size_t copied = 0;  // lines[0, copied) is in `out`
     size_t pos = 0;
     while (pos < lines.size()) {
-        if (lines[pos] == '.') {
-            out.push_back('.');
+        const void* hit = std::memchr(lines.data() + pos, '.', lines.size() - pos);
+        if (hit == nullptr) {
+            break;
         }
-        const size_t end = stuffingLineEnd(lines, pos, cr, lf);
-        out.append(lines.substr(pos, end - pos));
-        pos = end;
+        const size_t dot = static_cast<size_t>(static_cast<const char*>(hit) - lines.data());
+        if (dot == 0 || lines[dot - 1] == '\n' || lines[dot - 1] == '\r') {
+            out.append(lines.substr(copied, dot - copied));
+            out.push_back('.');
+            copied = dot;  // the dot itself goes out with the next span
+        }
+        pos = dot + 1;
     }
+    out.append(lines.substr(copied));
 }
 
 void appendDotStuffed(std::string_view content, std::string& out) {

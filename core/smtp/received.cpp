@@ -21,6 +21,12 @@ std::string sanitize(std::string_view text, size_t max_length = 255) {
 }  // namespace
 
 std::string rfc5322Date(std::time_t when) {
+    // Formatted once per second per thread: every message of that second shares it.
+    thread_local std::time_t cached_when = -1;
+    thread_local std::string cached_text;
+    if (when == cached_when) {
+        return cached_text;
+    }
     static const char* const kDays[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
     static const char* const kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                           "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
@@ -30,7 +36,9 @@ std::string rfc5322Date(std::time_t when) {
     std::snprintf(text, sizeof text, "%s, %02d %s %04d %02d:%02d:%02d +0000", kDays[utc.tm_wday],
                   utc.tm_mday, kMonths[utc.tm_mon], utc.tm_year + 1900, utc.tm_hour, utc.tm_min,
                   utc.tm_sec);
-    return text;
+    cached_when = when;
+    cached_text = text;
+    return cached_text;
 }
 
 std::string receivedHeader(const TraceInfo& trace) {
