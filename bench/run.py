@@ -1366,6 +1366,7 @@ def parse_args(argv):
                         help="where to write the results (default bench/results/MODE-TIME.json)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
     args = parser.parse_args(argv)
+    args.build_dir = args.build_dir.resolve()  # the programs run in a temporary folder
     if not 1 <= args.repeats <= 20 or not 0.2 <= args.seconds <= 60:
         parser.error("--repeats must be 1..20 and --seconds 0.2..60")
     if not 1 <= args.connections <= 100000 or not 1 <= args.big_size <= 1024:

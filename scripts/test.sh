@@ -12,6 +12,8 @@ echo "== build (RelWithDebInfo)"
 scripts/build.sh build
 echo "== tests (RelWithDebInfo)"
 ctest --test-dir build --output-on-failure -j "$JOBS"
+echo "== benchmark smoke run (checks the benchmark works; speed is not judged here)"
+/usr/bin/python3 bench/run.py --smoke --build-dir build --json "$(mktemp -d)/smoke.json"
 
 if [ "${MAILGATE_SKIP_SANITIZERS:-0}" != "1" ]; then
     echo "== build (ASan + UBSan)"
