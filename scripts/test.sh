@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: format check, the normal build's unit and integration tests, then the same
-# suite again under AddressSanitizer and UndefinedBehaviorSanitizer.
+# suite again under AddressSanitizer and UndefinedBehaviorSanitizer; a smoke run of the benchmark
+# in between.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 JOBS="$(nproc)"
