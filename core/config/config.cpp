@@ -70,6 +70,8 @@ void readLimits(Diagnostics& diag, const Entry& entry, LimitsConfig& limits) {
                 {"max_command_line", sizeField(diag, limits.max_command_line, 512, 64 * kKiB)},
                 {"max_text_line", sizeField(diag, limits.max_text_line, 1000, kMiB)},
                 {"max_connections", countField(diag, limits.max_connections, 1, kMaxCount)},
+                {"max_connections_per_ip",
+                 countField(diag, limits.max_connections_per_ip, 1, kMaxCount)},
                 {"greeting_delay", durationField(diag, limits.greeting_delay, true)},
                 {"command_timeout", durationField(diag, limits.command_timeout, false)},
                 {"data_timeout", durationField(diag, limits.data_timeout, false)},

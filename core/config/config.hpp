@@ -33,6 +33,7 @@ struct LimitsConfig {
     size_t max_command_line = 512;  // octets including CRLF
     size_t max_text_line = 1000;    // octets including CRLF
     size_t max_connections = 1000;
+    size_t max_connections_per_ip = 50;             // sessions open at once from one client address
     std::chrono::milliseconds greeting_delay{500};  // wait before 220 to catch early talkers
     std::chrono::milliseconds command_timeout{std::chrono::minutes(5)};
     std::chrono::milliseconds data_timeout{std::chrono::minutes(10)};

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/net/asio.hpp"
+#include "core/net/per_client_limit.hpp"
 #include "core/net/session.hpp"
 #include "core/net/session_registry.hpp"
 #include "core/ops/log.hpp"
@@ -151,34 +152,58 @@ class Server::Impl {
                 co_await backoff.async_wait(use_nothrow);
                 continue;
             }
-            if (active_.load() >= runtime_->config.limits.max_connections) {
-                asio::co_spawn(worker.context, refuse(std::move(socket)), asio::detached);
+            const config::LimitsConfig& limits = runtime_->config.limits;
+            if (active_.load() >= limits.max_connections) {
+                asio::co_spawn(worker.context, refuse(std::move(socket), "Too many connections"),
+                               asio::detached);
                 continue;
             }
-            startSession(worker, std::move(socket));
+            const std::string client = clientAddress(socket);
+            if (!per_client_.tryAcquire(client, limits.max_connections_per_ip)) {
+                ops::logInfo("too many connections from " + client + ", refused");
+                asio::co_spawn(worker.context,
+                               refuse(std::move(socket), "Too many connections from your address"),
+                               asio::detached);
+                continue;
+            }
+            startSession(worker, std::move(socket), client);
         }
     }
 
-    awaitable<void> refuse(tcp::socket socket) {
+    template <typename Socket>
+    static std::string clientAddress(const Socket& socket) {
+        error_code ec;
+        const auto address = socket.remote_endpoint(ec).address();
+        if (address.is_v6() && address.to_v6().is_v4_mapped()) {
+            return asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6()).to_string();
+        }
+        return address.to_string();
+    }
+
+    awaitable<void> refuse(tcp::socket socket, std::string why) {
         const std::string reply =
-            "421 4.7.0 " + config_.server.hostname + " Too many connections, try again later\r\n";
+            "421 4.7.0 " + config_.server.hostname + " " + why + ", try again later\r\n";
         co_await asio::async_write(socket, asio::buffer(reply), use_nothrow);
         error_code ignored;
         socket.close(ignored);
     }
 
-    void startSession(Worker& worker, tcp::socket socket) {
+    // Runs on the main I/O thread: runtime_ is copied here, never read from a worker (a reload
+    // replaces it on this thread).
+    void startSession(Worker& worker, tcp::socket socket, std::string client) {
         ++active_;
         asio::co_spawn(
             worker.context,
-            [this, &worker, socket = std::move(socket)]() mutable -> awaitable<void> {
-                auto session = std::make_unique<Session>(std::move(socket), runtime_,
+            [this, &worker, runtime = runtime_, client = std::move(client),
+             socket = std::move(socket)]() mutable -> awaitable<void> {
+                auto session = std::make_unique<Session>(std::move(socket), std::move(runtime),
                                                          worker.registry, newSessionId());
                 if (stopping_) {
                     session->requestShutdown();
                 }
                 co_await session->run();
                 session.reset();
+                per_client_.release(client);
                 onSessionEnd();
             },
             asio::detached);
@@ -305,6 +330,7 @@ class Server::Impl {
     asio::signal_set hangup_{main_->context, SIGHUP};
     asio::steady_timer drain_timer_{main_->context};
     std::atomic<size_t> active_{0};
+    PerClientLimit per_client_;
     std::atomic<bool> stopping_{false};
     std::atomic<uint64_t> session_counter_{0};
     unsigned id_base_ = 0;

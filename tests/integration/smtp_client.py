@@ -44,9 +44,11 @@ class Reply:
 class RawClient:
     """Sends bytes exactly as given; reads replies, each bounded by a timeout."""
 
-    def __init__(self, port: int, timeout: float = 5.0, host: str = "127.0.0.1"):
+    def __init__(self, port: int, timeout: float = 5.0, host: str = "127.0.0.1",
+                 source: str = None):
         self.timeout = timeout
-        self.sock = socket.create_connection((host, port), timeout=timeout)
+        self.sock = socket.create_connection((host, port), timeout=timeout,
+                                             source_address=(source, 0) if source else None)
         self.sock.settimeout(timeout)
         self.buffer = bytearray()
         self.eof = False
