@@ -1,5 +1,6 @@
 #include "core/cli/policy_test.hpp"
 
+#include <cstdio>
 #include <ctime>
 #include <fstream>
 #include <sstream>
@@ -60,6 +61,24 @@ class StageRunner {
     mg_session& session_;
     std::string& output_;
 };
+
+void appendSymbols(const mg_session& session, std::string& output) {
+    if (session.symbolCount() == 0) {
+        return;
+    }
+    char number[32];
+    for (size_t i = 0; i < session.symbolCount(); ++i) {
+        const filter::Symbol& symbol = session.symbolAt(i);
+        std::snprintf(number, sizeof number, "%+.2f", symbol.score);
+        output += std::string("symbol ") + symbol.name + " " + number;
+        if (!symbol.description.empty()) {
+            output += " (" + symbol.description + ")";
+        }
+        output += "\n";
+    }
+    std::snprintf(number, sizeof number, "%.2f", session.score());
+    output += std::string("score ") + number + "\n";
+}
 
 bool refused(const filter::Decision& decision) {
     return decision.verdict == MG_REJECT || decision.verdict == MG_TEMPFAIL ||
@@ -128,6 +147,7 @@ int runPolicyTest(const config::Config& config, plugin::PluginList plugins,
     StageRunner stages(chain, session, output);
 
     const auto stop = [&](const char* at, const filter::Decision& decision) {
+        appendSymbols(session, output);
         output += std::string("result: refused at ") + at + " by " + decision.plugin + ": " +
                   decision.reply.summary() + "\n";
         chain.close(session);
@@ -186,6 +206,7 @@ int runPolicyTest(const config::Config& config, plugin::PluginList plugins,
         chain.close(session);
         return kPolicyRefused;
     }
+    appendSymbols(session, output);
     output += "result: accepted for delivery to";
     for (const auto& rcpt : transaction.rcpts) {
         output += " <" + rcpt + ">";

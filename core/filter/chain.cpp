@@ -98,12 +98,14 @@ smtp::Reply defaultReply(Stage stage, mg_verdict verdict) {
 FilterChain::FilterChain(plugin::PluginList plugins) : plugins_(std::move(plugins)) {}
 
 Decision FilterChain::run(Stage stage, mg_session& session, const StageObserver* observer) const {
-    for (const auto& plugin : plugins_) {
+    for (size_t index = 0; index < plugins_.size(); ++index) {
+        const auto& plugin = plugins_[index];
         const mg_hook hook = hookFor(plugin->descriptor(), stage);
         if (hook == nullptr) {
             continue;
         }
         session.plugin_name = plugin->name();
+        session.plugin_index = index;
         session.reply.reset();
         const mg_verdict verdict = callHook(*plugin, hook, session, stageName(stage));
         Decision decision;
@@ -123,11 +125,13 @@ Decision FilterChain::run(Stage stage, mg_session& session, const StageObserver*
 }
 
 void FilterChain::close(mg_session& session) const {
-    for (const auto& plugin : plugins_) {
+    for (size_t index = 0; index < plugins_.size(); ++index) {
+        const auto& plugin = plugins_[index];
         if (plugin->descriptor().on_close == nullptr) {
             continue;
         }
         session.plugin_name = plugin->name();
+        session.plugin_index = index;
         callHook(*plugin, plugin->descriptor().on_close, session, "close");
     }
 }

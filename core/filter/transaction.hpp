@@ -22,6 +22,13 @@ struct SessionInfo {
     bool esmtp = false;
 };
 
+// A named contribution to a message's spam score, added by a plugin.
+struct Symbol {
+    std::string name;
+    double score = 0;
+    std::string description;
+};
+
 // One mail transaction, from MAIL to the end of DATA (or RSET).
 struct Transaction {
     std::string id;
@@ -31,8 +38,9 @@ struct Transaction {
     smtp::MessageBuffer content;     // the message as the client sent it, dot-unstuffed
     smtp::HeaderSection headers;     // parsed from content at end of data
     std::vector<std::pair<std::string, std::string>> added_headers;
-    uint64_t declared_size = 0;  // SIZE= from MAIL, 0 when absent
-    uint64_t received_size = 0;  // octets of content the client sent in DATA
+    std::vector<Symbol> symbols;  // added during this transaction
+    uint64_t declared_size = 0;   // SIZE= from MAIL, 0 when absent
+    uint64_t received_size = 0;   // octets of content the client sent in DATA
     bool smtputf8 = false;
     bool discard = false;    // a plugin said discard: answer 250, deliver nothing
     std::string decided_by;  // the plugin whose verdict decided the outcome

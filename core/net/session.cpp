@@ -266,6 +266,8 @@ awaitable<void> Session::finish() {
         co_await abortTransaction("aborted");
     }
     runtime_.chain.close(plugin_session_);
+    plugin_session_.transaction_data.clear();
+    plugin_session_.session_data.clear();
     if (forced_) {
         backend_->abort();
     } else {

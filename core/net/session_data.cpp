@@ -1,6 +1,7 @@
 // The DATA phase: read the message with the strict DataReader, run the end-of-message plugins,
 // hand the message to the backend and answer the client with the backend's own reply. The
 // client never hears 250 before the backend said 250 (DESIGN.md guarantee 2).
+#include <cstdio>
 #include <ctime>
 
 #include "core/net/session.hpp"
@@ -199,6 +200,16 @@ void Session::logSummary(const char* outcome, const smtp::Reply& final_reply) co
     line += " outcome=";
     line += outcome;
     line += " decided_by=" + (transaction_.decided_by.empty() ? "-" : transaction_.decided_by);
+    if (plugin_session_.symbolCount() > 0) {
+        char score[32];
+        std::snprintf(score, sizeof score, "%.2f", plugin_session_.score());
+        line += std::string(" score=") + score + " symbols=";
+        for (size_t i = 0; i < plugin_session_.symbolCount(); ++i) {
+            const filter::Symbol& symbol = plugin_session_.symbolAt(i);
+            std::snprintf(score, sizeof score, "(%.2f)", symbol.score);
+            line += (i == 0 ? "" : ",") + symbol.name + score;
+        }
+    }
     line += " reply=";
     line += final_reply.code == 0 ? "-" : "\"" + final_reply.summary() + "\"";
     line += " duration_ms=" + std::to_string(elapsed.count());
@@ -206,6 +217,7 @@ void Session::logSummary(const char* outcome, const smtp::Reply& final_reply) co
 }
 
 void Session::endTransaction() {
+    plugin_session_.transaction_data.clear();  // plugins' per-transaction data ends here
     transaction_ = filter::Transaction{};
     plugin_session_.transaction = nullptr;
 }

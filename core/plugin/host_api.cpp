@@ -1,5 +1,6 @@
 #include "core/plugin/host_api.hpp"
 
+#include <cmath>
 #include <string>
 
 #include "core/ops/log.hpp"
@@ -167,16 +168,160 @@ int hostAddHeader(mg_session* s, mg_str name, mg_str value) {
     return 0;
 }
 
+mg_str hostLocalAddress(mg_session* s) {
+    return s && s->info ? toMg(s->info->local_ip) : mg_str{};
+}
+uint16_t hostLocalPort(mg_session* s) {
+    return s && s->info ? s->info->local_port : 0;
+}
+
+size_t hostMailParamCount(mg_session* s) {
+    return s && s->transaction ? s->transaction->mail_params.size() : 0;
+}
+int hostMailParamAt(mg_session* s, size_t index, mg_str* keyword, mg_str* value) {
+    if (s == nullptr || s->transaction == nullptr || index >= s->transaction->mail_params.size()) {
+        return -1;
+    }
+    const auto& param = s->transaction->mail_params[index];
+    if (keyword != nullptr) {
+        *keyword = toMg(param.keyword);
+    }
+    if (value != nullptr) {
+        *value = param.value ? toMg(*param.value) : mg_str{"", 0};
+    }
+    return 0;
+}
+
+bool validSymbolName(std::string_view name) {
+    if (name.empty() || name.size() > 64) {
+        return false;
+    }
+    for (const char c : name) {
+        const auto byte = static_cast<unsigned char>(c);
+        if (byte <= 0x20 || byte >= 0x7f) {
+            return false;
+        }
+    }
+    return true;
+}
+
+int hostAddSymbol(mg_session* s, mg_str name, double score, mg_str description) {
+    const std::string_view symbol_name = fromMg(name);
+    if (s == nullptr || !validSymbolName(symbol_name) || !std::isfinite(score)) {
+        return -1;
+    }
+    std::string text(fromMg(description).substr(0, 200));
+    for (char& c : text) {
+        if (static_cast<unsigned char>(c) < 0x20) {
+            c = ' ';  // descriptions end up in headers and logs: one line
+        }
+    }
+    filter::Symbol symbol{std::string(symbol_name), score, std::move(text)};
+    if (s->transaction != nullptr) {
+        s->transaction->symbols.push_back(std::move(symbol));
+    } else {
+        s->connection_symbols.push_back(std::move(symbol));
+    }
+    return 0;
+}
+double hostScore(mg_session* s) {
+    return s ? s->score() : 0.0;
+}
+size_t hostSymbolCount(mg_session* s) {
+    return s ? s->symbolCount() : 0;
+}
+int hostSymbolAt(mg_session* s, size_t index, mg_str* name, double* score, mg_str* description) {
+    if (s == nullptr || index >= s->symbolCount()) {
+        return -1;
+    }
+    const filter::Symbol& symbol = s->symbolAt(index);
+    if (name != nullptr) {
+        *name = toMg(symbol.name);
+    }
+    if (score != nullptr) {
+        *score = symbol.score;
+    }
+    if (description != nullptr) {
+        *description = toMg(symbol.description);
+    }
+    return 0;
+}
+
+void hostSetSessionData(mg_session* s, void* data, void (*free_data)(void*)) {
+    if (s != nullptr) {
+        s->session_data.set(s->plugin_index, data, free_data);
+    }
+}
+void* hostSessionData(mg_session* s) {
+    return s ? s->session_data.get(s->plugin_index) : nullptr;
+}
+void hostSetTransactionData(mg_session* s, void* data, void (*free_data)(void*)) {
+    if (s != nullptr) {
+        s->transaction_data.set(s->plugin_index, data, free_data);
+    }
+}
+void* hostTransactionData(mg_session* s) {
+    return s ? s->transaction_data.get(s->plugin_index) : nullptr;
+}
+
 const mg_host kHostTable = {
-    sizeof(mg_host), MAILGATE_ABI_VERSION, hostLog,         hostConfigError, hostSetReply,
-    hostSessionId,   hostClientAddress,    hostClientPort,  hostHelo,        hostMailFrom,
-    hostRcptCount,   hostRcptAt,           hostCurrentRcpt, hostHeaderCount, hostHeaderAt,
-    hostBody,        hostAddHeader,
+    sizeof(mg_host),
+    MAILGATE_ABI_VERSION,
+    hostLog,
+    hostConfigError,
+    hostSetReply,
+    hostSessionId,
+    hostClientAddress,
+    hostClientPort,
+    hostHelo,
+    hostMailFrom,
+    hostRcptCount,
+    hostRcptAt,
+    hostCurrentRcpt,
+    hostHeaderCount,
+    hostHeaderAt,
+    hostBody,
+    hostAddHeader,
+    // ABI 1.1
+    hostLocalAddress,
+    hostLocalPort,
+    hostMailParamCount,
+    hostMailParamAt,
+    hostAddSymbol,
+    hostScore,
+    hostSymbolCount,
+    hostSymbolAt,
+    hostSetSessionData,
+    hostSessionData,
+    hostSetTransactionData,
+    hostTransactionData,
 };
 
 thread_local std::string_view t_loading_plugin;
 
 }  // namespace
+
+}  // namespace mailgate::plugin
+
+size_t mg_session::symbolCount() const {
+    return connection_symbols.size() + (transaction != nullptr ? transaction->symbols.size() : 0);
+}
+
+const mailgate::filter::Symbol& mg_session::symbolAt(size_t index) const {
+    return index < connection_symbols.size()
+               ? connection_symbols[index]
+               : transaction->symbols[index - connection_symbols.size()];
+}
+
+double mg_session::score() const {
+    double total = 0;
+    for (size_t i = 0; i < symbolCount(); ++i) {
+        total += symbolAt(i).score;
+    }
+    return total;
+}
+
+namespace mailgate::plugin {
 
 const mg_host* hostTable() {
     return &kHostTable;

@@ -23,7 +23,7 @@ extern "C" {
 
 /** Major changes are incompatible; a minor bump only appends fields. */
 #define MAILGATE_ABI_VERSION_MAJOR 1
-#define MAILGATE_ABI_VERSION_MINOR 0
+#define MAILGATE_ABI_VERSION_MINOR 1
 #define MAILGATE_ABI_VERSION \
     ((uint32_t)((MAILGATE_ABI_VERSION_MAJOR << 16) | MAILGATE_ABI_VERSION_MINOR))
 
@@ -102,7 +102,41 @@ typedef struct mg_host {
     /** Append a header to the message that is forwarded. Returns 0, or -1 if name or value is
      *  malformed (name must be printable ASCII without ':' or space; value without bare CR/LF). */
     int (*add_header)(mg_session* session, mg_str name, mg_str value);
+
+    /* ---- ABI 1.1: check MG_HOST_HAS(host, field) before use ---- */
+
+    /** The address and port of our side of the connection. */
+    mg_str (*local_address)(mg_session* session);
+    uint16_t (*local_port)(mg_session* session);
+
+    /** ESMTP parameters of MAIL FROM ("SIZE", "1000"; "SMTPUTF8", empty value). Keywords are
+     *  upper case. Returns 0, or -1 when index is out of range. */
+    size_t (*mail_param_count)(mg_session* session);
+    int (*mail_param_at)(mg_session* session, size_t index, mg_str* keyword, mg_str* value);
+
+    /** Scores: add a named symbol with a score (may be negative) and a description. Symbols
+     *  added before MAIL (connect, helo) count for every message of the session. Later plugins
+     *  and the summary log line see the total. Returns 0, or -1 for an empty or malformed name
+     *  (printable ASCII without spaces, at most 64 octets) or a score that is not finite. */
+    int (*add_symbol)(mg_session* session, mg_str name, double score, mg_str description);
+    double (*score)(mg_session* session);
+    size_t (*symbol_count)(mg_session* session);
+    int (*symbol_at)(mg_session* session, size_t index, mg_str* name, double* score,
+                     mg_str* description);
+
+    /** Private data of the calling plugin, one slot per plugin: for the session (freed when it
+     *  ends) and for the transaction (freed at its end: delivery, reject, RSET or disconnect).
+     *  Setting a slot again frees the previous data first. `free_data` may be NULL. The host
+     *  calls `free_data` on the session's I/O thread. */
+    void (*set_session_data)(mg_session* session, void* data, void (*free_data)(void*));
+    void* (*session_data)(mg_session* session);
+    void (*set_transaction_data)(mg_session* session, void* data, void (*free_data)(void*));
+    void* (*transaction_data)(mg_session* session);
 } mg_host;
+
+/** True when the host table has `field` (a host of an older minor version lacks newer ones). */
+#define MG_HOST_HAS(host, field) \
+    ((host)->struct_size >= offsetof(mg_host, field) + sizeof((host)->field))
 
 /** Every hook receives the plugin instance and the session; it returns a verdict. */
 typedef mg_verdict (*mg_hook)(void* instance, mg_session* session);

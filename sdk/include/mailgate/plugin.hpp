@@ -255,6 +255,70 @@ class Session {
         return Verdict::Tempfail;
     }
 
+    // ---- ABI 1.1 (on an older host these return empty values / false) ----
+
+    /** Our side of the connection. */
+    std::string_view local_address() const {
+        return MG_HOST_HAS(host_, local_address) ? detail::to_view(host_->local_address(session_))
+                                                 : std::string_view{};
+    }
+    std::uint16_t local_port() const {
+        return MG_HOST_HAS(host_, local_port) ? host_->local_port(session_) : 0;
+    }
+
+    /** An ESMTP parameter of MAIL FROM ("SIZE", "BODY", "SMTPUTF8"); nullopt when absent, an
+     *  empty value for a keyword without one. */
+    std::optional<std::string_view> mail_param(std::string_view keyword) const {
+        if (!MG_HOST_HAS(host_, mail_param_at)) {
+            return std::nullopt;
+        }
+        for (std::size_t i = 0; i < host_->mail_param_count(session_); ++i) {
+            mg_str name{};
+            mg_str value{};
+            if (host_->mail_param_at(session_, i, &name, &value) == 0 &&
+                detail::to_view(name) == keyword) {
+                return detail::to_view(value);
+            }
+        }
+        return std::nullopt;
+    }
+
+    /** Adds a named symbol to the message's score (before MAIL: to every message of the
+     *  session). @return false for a malformed name or a score that is not finite. */
+    bool add_symbol(std::string_view name, double score, std::string_view description) const {
+        return MG_HOST_HAS(host_, add_symbol) &&
+               host_->add_symbol(session_, detail::to_mg(name), score,
+                                 detail::to_mg(description)) == 0;
+    }
+    /** The total of every symbol so far. */
+    double score() const { return MG_HOST_HAS(host_, score) ? host_->score(session_) : 0.0; }
+
+    /** Private data of this plugin for the session or the transaction, owned by the host from
+     *  now on (deleted when the session or the transaction ends). Replaces earlier data. */
+    template <typename T>
+    void set_session_data(std::unique_ptr<T> data) const {
+        if (MG_HOST_HAS(host_, set_session_data)) {
+            host_->set_session_data(session_, data.release(), &deleteAs<T>);
+        }
+    }
+    template <typename T>
+    T* session_data() const {
+        return MG_HOST_HAS(host_, session_data) ? static_cast<T*>(host_->session_data(session_))
+                                                : nullptr;
+    }
+    template <typename T>
+    void set_transaction_data(std::unique_ptr<T> data) const {
+        if (MG_HOST_HAS(host_, set_transaction_data)) {
+            host_->set_transaction_data(session_, data.release(), &deleteAs<T>);
+        }
+    }
+    template <typename T>
+    T* transaction_data() const {
+        return MG_HOST_HAS(host_, transaction_data)
+                   ? static_cast<T*>(host_->transaction_data(session_))
+                   : nullptr;
+    }
+
     /** Logs a line tagged with the plugin name and this session's id. */
     void log(LogLevel level, std::string_view text) const {
         host_->log(session_, static_cast<mg_log_level>(level), detail::to_mg(text));
@@ -266,6 +330,11 @@ class Session {
     mg_session* raw() const noexcept { return session_; }
 
   private:
+    template <typename T>
+    static void deleteAs(void* data) {
+        delete static_cast<T*>(data);
+    }
+
     const mg_host* host_;
     mg_session* session_;
 };

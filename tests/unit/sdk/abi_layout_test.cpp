@@ -34,7 +34,20 @@ static_assert(offsetof(mg_host, header_count) == 96);
 static_assert(offsetof(mg_host, header_at) == 104);
 static_assert(offsetof(mg_host, body) == 112);
 static_assert(offsetof(mg_host, add_header) == 120);
-static_assert(sizeof(mg_host) == 128);
+// ABI 1.1
+static_assert(offsetof(mg_host, local_address) == 128);
+static_assert(offsetof(mg_host, local_port) == 136);
+static_assert(offsetof(mg_host, mail_param_count) == 144);
+static_assert(offsetof(mg_host, mail_param_at) == 152);
+static_assert(offsetof(mg_host, add_symbol) == 160);
+static_assert(offsetof(mg_host, score) == 168);
+static_assert(offsetof(mg_host, symbol_count) == 176);
+static_assert(offsetof(mg_host, symbol_at) == 184);
+static_assert(offsetof(mg_host, set_session_data) == 192);
+static_assert(offsetof(mg_host, session_data) == 200);
+static_assert(offsetof(mg_host, set_transaction_data) == 208);
+static_assert(offsetof(mg_host, transaction_data) == 216);
+static_assert(sizeof(mg_host) == 224);
 
 static_assert(offsetof(mg_plugin_descriptor, struct_size) == 0);
 static_assert(offsetof(mg_plugin_descriptor, abi_version) == 4);
@@ -49,6 +62,16 @@ static_assert(offsetof(mg_plugin_descriptor, on_rcpt_to) == 64);
 static_assert(offsetof(mg_plugin_descriptor, on_end_of_message) == 72);
 static_assert(offsetof(mg_plugin_descriptor, on_close) == 80);
 static_assert(sizeof(mg_plugin_descriptor) == 88);
+
+// A host table of ABI 1.0 size lacks the 1.1 fields; the full one has them.
+TEST(AbiLayoutTest, HostHasChecksTheSize) {
+    mg_host host{};
+    host.struct_size = offsetof(mg_host, local_address);
+    EXPECT_TRUE(MG_HOST_HAS(&host, add_header));
+    EXPECT_FALSE(MG_HOST_HAS(&host, local_address));
+    host.struct_size = sizeof(mg_host);
+    EXPECT_TRUE(MG_HOST_HAS(&host, transaction_data));
+}
 
 // The version word packs major and minor as documented.
 TEST(AbiLayoutTest, VersionWord) {
