@@ -405,6 +405,8 @@ class Mailgate(Target):
             "limits:",
             "  greeting_delay: 0s",
             f"  max_connections: {self.max_connections}",
+            # Every load comes from 127.0.0.1: the per-address limit must not be what is measured.
+            f"  max_connections_per_ip: {self.max_connections}",
             f"  max_message_size: {self.max_message_size}",
             "  shutdown_timeout: 1s",
             f'  spill_directory: "{self.dir / "spill"}"',
