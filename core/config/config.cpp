@@ -61,6 +61,20 @@ bool readServer(Diagnostics& diag, const Entry& entry, ServerConfig& server) {
     return read.contains("hostname");
 }
 
+// Big messages go there mid-transaction: a missing or read-only folder is a config error now,
+// not a 451 for every big message later.
+void checkWritableFolder(Diagnostics& diag, const Entry& entry, const std::filesystem::path& dir) {
+    if (dir.empty()) {
+        return;
+    }
+    std::error_code ec;
+    if (!std::filesystem::is_directory(dir, ec)) {
+        fail(diag, entry, "'" + dir.string() + "' is not an existing folder");
+    } else if (::access(dir.c_str(), W_OK | X_OK) != 0) {
+        fail(diag, entry, "'" + dir.string() + "' is not writable");
+    }
+}
+
 void readLimits(Diagnostics& diag, const Entry& entry, LimitsConfig& limits) {
     readMap(diag, entry,
             {
@@ -78,7 +92,12 @@ void readLimits(Diagnostics& diag, const Entry& entry, LimitsConfig& limits) {
                 {"shutdown_timeout", durationField(diag, limits.shutdown_timeout, true)},
                 {"bare_line_endings", enumField(diag, limits.bare_line_endings, kBareLineEndings)},
                 {"spill_threshold", sizeField(diag, limits.spill_threshold, 64 * kKiB, kNoLimit)},
-                {"spill_directory", stringField(diag, limits.spill_directory, "a folder path")},
+                {"spill_directory",
+                 [&](const Entry& value) {
+                     assign(limits.spill_directory,
+                            detail::stringValue(diag, value, "a folder path"));
+                     checkWritableFolder(diag, value, limits.spill_directory);
+                 }},
             });
 }
 

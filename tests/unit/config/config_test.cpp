@@ -648,3 +648,24 @@ TEST(ConfigLoadTest, SampleConfigsLoad) {
 
 }  // namespace
 }  // namespace mailgate::config
+
+namespace mailgate::config {
+namespace {
+
+// The spill folder must exist at load time: a mistake shows at start, not as 451s later.
+TEST(ConfigLoadTest, SpillDirectoryMustExist) {
+    LoadResult missing = loadConfigText(
+        "limits:\n  spill_directory: /nonexistent/spill\nbackend:\n  servers: [\"127.0.0.1:25\"]\n",
+        "test.yaml");
+    ASSERT_EQ(missing.errors.size(), 1u);
+    EXPECT_EQ(missing.errors[0].toString(),
+              "test.yaml:2:20: limits.spill_directory: '/nonexistent/spill' is not an existing "
+              "folder");
+    LoadResult present = loadConfigText(
+        "limits:\n  spill_directory: /tmp\nbackend:\n  servers: [\"127.0.0.1:25\"]\n", "test.yaml");
+    EXPECT_TRUE(present.ok());
+    EXPECT_EQ(present.config.limits.spill_directory, "/tmp");
+}
+
+}  // namespace
+}  // namespace mailgate::config
