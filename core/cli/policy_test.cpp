@@ -1,12 +1,11 @@
 #include "core/cli/policy_test.hpp"
 
 #include <cstdio>
-#include <ctime>
 #include <fstream>
 #include <sstream>
 
 #include "core/filter/chain.hpp"
-#include "core/smtp/received.hpp"
+#include "core/relay/backend.hpp"
 
 namespace mailgate::cli {
 namespace {
@@ -85,25 +84,15 @@ bool refused(const filter::Decision& decision) {
            decision.verdict == MG_DISCONNECT;
 }
 
+// The message exactly as the backend would get it (unstuffed), built by the same code.
 std::string resultingMessage(const filter::SessionInfo& info, filter::Transaction& transaction,
                              const std::string& hostname) {
-    smtp::TraceInfo trace;
-    trace.helo = info.helo;
-    trace.client_ip = info.client_ip;
-    trace.hostname = hostname;
-    trace.protocol = "ESMTP";
-    trace.id = transaction.id;
-    if (transaction.rcpts.size() == 1) {
-        trace.single_recipient = transaction.rcpts.front();
+    const relay::OutgoingMessage outgoing = relay::composeOutgoing(info, transaction, hostname);
+    relay::MessagePieces pieces(outgoing, 64 * 1024);
+    std::string message;
+    for (std::string_view piece = pieces.next(); !piece.empty(); piece = pieces.next()) {
+        message.append(piece);
     }
-    trace.when = std::time(nullptr);
-    const std::string_view content = transaction.content.view();
-    std::string message = smtp::receivedHeader(trace);
-    message.append(content.substr(0, transaction.headers.end));
-    for (const auto& [name, value] : transaction.added_headers) {
-        message += name + ": " + value + "\r\n";
-    }
-    message.append(content.substr(transaction.headers.end));
     return message;
 }
 

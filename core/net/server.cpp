@@ -7,6 +7,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/net/address_text.hpp"
 #include "core/net/asio.hpp"
 #include "core/net/per_client_limit.hpp"
 #include "core/net/session.hpp"
@@ -173,11 +174,7 @@ class Server::Impl {
     template <typename Socket>
     static std::string clientAddress(const Socket& socket) {
         error_code ec;
-        const auto address = socket.remote_endpoint(ec).address();
-        if (address.is_v6() && address.to_v6().is_v4_mapped()) {
-            return asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6()).to_string();
-        }
-        return address.to_string();
+        return addressText(socket.remote_endpoint(ec).address());
     }
 
     awaitable<void> refuse(tcp::socket socket, std::string why) {

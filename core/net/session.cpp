@@ -1,5 +1,6 @@
 #include "core/net/session.hpp"
 
+#include "core/net/address_text.hpp"
 #include "core/net/session_registry.hpp"
 #include "core/ops/log.hpp"
 
@@ -21,12 +22,7 @@ Session::Session(tcp::socket socket, RuntimePtr runtime, SessionRegistry& regist
     error_code ec;
     const auto remote = socket_.remote_endpoint(ec);
     if (!ec) {
-        const auto address = remote.address();
-        // An IPv4 client on a dual-stack socket is shown as IPv4.
-        info_.client_ip =
-            address.is_v6() && address.to_v6().is_v4_mapped()
-                ? asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6()).to_string()
-                : address.to_string();
+        info_.client_ip = addressText(remote.address());
         info_.client_port = remote.port();
     }
     const auto local = socket_.local_endpoint(ec);

@@ -70,7 +70,6 @@ class Session {
     awaitable<bool> onData();
     awaitable<bool> readMessage(smtp::Reply& failure);
     awaitable<bool> deliver();
-    relay::OutgoingMessage buildMessage();
     void logSummary(const char* outcome, const smtp::Reply& final_reply) const;
     void endTransaction();
 

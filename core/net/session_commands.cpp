@@ -8,15 +8,6 @@
 namespace mailgate::net {
 namespace {
 
-bool hasEightBit(std::string_view text) {
-    for (const char c : text) {
-        if (static_cast<unsigned char>(c) >= 0x80) {
-            return true;
-        }
-    }
-    return false;
-}
-
 const char* const kHelpText =
     "Commands: EHLO HELO MAIL RCPT DATA RSET NOOP QUIT VRFY HELP; see RFC 5321";
 
@@ -53,10 +44,14 @@ awaitable<bool> Session::dispatch(const smtp::Command& command) {
             replyText(214, "2.0.0", kHelpText);
             co_return true;
         case smtp::Verb::Expn:
+            // Disabled on purpose, as on most MTAs: list expansion only helps address harvesters.
+            replyText(502, "5.5.1", "EXPN is disabled");
+            co_return countError();
         case smtp::Verb::Starttls:
         case smtp::Verb::Auth:
         case smtp::Verb::Bdat:
-            replyText(502, "5.5.1", "Command not implemented");
+            // Not advertised in EHLO (TLS and AUTH are issue 5; CHUNKING is not offered).
+            replyText(502, "5.5.1", command.verb_text + " is not offered by this server");
             co_return countError();
         case smtp::Verb::Unknown:
             break;
@@ -189,7 +184,7 @@ bool Session::checkMailParameters(const smtp::Command& command, filter::Transact
         }
         transaction.mail_params.push_back(param);
     }
-    if (!transaction.smtputf8 && hasEightBit(command.path.address)) {
+    if (!transaction.smtputf8 && smtp::hasNonAscii(command.path.address)) {
         replyText(553, "5.6.7", "Non-ASCII address needs the SMTPUTF8 parameter");
         return false;
     }
@@ -261,7 +256,7 @@ awaitable<bool> Session::onRcpt(const smtp::Command& command) {
         replyText(555, "5.5.4", "Unsupported RCPT parameter " + command.params.front().keyword);
         co_return countError();
     }
-    if (!transaction_.smtputf8 && hasEightBit(command.path.address)) {
+    if (!transaction_.smtputf8 && smtp::hasNonAscii(command.path.address)) {
         replyText(553, "5.6.7", "Non-ASCII address needs the SMTPUTF8 parameter");
         co_return countError();
     }

@@ -2,12 +2,10 @@
 // hand the message to the backend and answer the client with the backend's own reply. The
 // client never hears 250 before the backend said 250 (DESIGN.md guarantee 2).
 #include <cstdio>
-#include <ctime>
 
 #include "core/net/session.hpp"
 #include "core/ops/log.hpp"
 #include "core/smtp/data_reader.hpp"
-#include "core/smtp/received.hpp"
 
 namespace mailgate::net {
 namespace {
@@ -140,7 +138,8 @@ awaitable<bool> Session::deliver() {
         reply(discarded);
         co_return true;
     }
-    const relay::OutgoingMessage message = buildMessage();
+    const relay::OutgoingMessage message =
+        relay::composeOutgoing(info_, transaction_, runtime_.config.server.hostname);
     const smtp::Reply backend_reply = co_await backend_->data(transaction_, message);
     logSummary(backend_reply.positive()    ? "accepted"
                : backend_reply.transient() ? "tempfailed"
@@ -149,36 +148,6 @@ awaitable<bool> Session::deliver() {
     endTransaction();
     reply(backend_reply);
     co_return true;
-}
-
-// The message as it goes to the backend: our Received header on top, the client's header
-// section, headers added by plugins at its end, then the rest (streamed from the buffer).
-relay::OutgoingMessage Session::buildMessage() {
-    const bool utf8 = transaction_.smtputf8;
-    smtp::TraceInfo trace;
-    trace.helo = info_.helo;
-    trace.client_ip = info_.client_ip;
-    trace.hostname = runtime_.config.server.hostname;
-    trace.protocol = utf8 ? "UTF8SMTP" : (info_.esmtp ? "ESMTP" : "SMTP");
-    trace.id = transaction_.id;
-    if (transaction_.rcpts.size() == 1) {
-        trace.single_recipient = transaction_.rcpts.front();
-    }
-    trace.when = std::time(nullptr);
-
-    relay::OutgoingMessage message;
-    message.head = smtp::receivedHeader(trace);
-    const size_t header_end = transaction_.headers.end;
-    message.head.append(transaction_.content.view().substr(0, header_end));
-    for (const auto& [name, value] : transaction_.added_headers) {
-        message.head += name;
-        message.head += ": ";
-        message.head += value;
-        message.head += "\r\n";
-    }
-    message.content = &transaction_.content;
-    message.rest_offset = header_end;
-    return message;
 }
 
 void Session::logSummary(const char* outcome, const smtp::Reply& final_reply) const {

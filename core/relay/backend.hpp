@@ -19,6 +19,11 @@ struct OutgoingMessage {
     uint64_t rest_offset = 0;
 };
 
+// The message as it leaves for the backend: our Received header on top, the client's header
+// section, the headers plugins added at its end, then the rest of the content (not copied).
+OutgoingMessage composeOutgoing(const filter::SessionInfo& session,
+                                filter::Transaction& transaction, std::string_view hostname);
+
 // Reads an OutgoingMessage front to back in pieces that each end at a line end (or at the end
 // of the message), about `chunk_size` long, so dot-stuffing and line-ending conversion can work
 // piece by piece with bounded memory.

@@ -36,15 +36,6 @@ smtp::Reply outOfStepReply() {
     return smtp::Reply(451, "4.3.0", "Unexpected reply from backend, try again later");
 }
 
-bool hasEightBit(std::string_view text) {
-    for (const char c : text) {
-        if (static_cast<unsigned char>(c) >= 0x80) {
-            return true;
-        }
-    }
-    return false;
-}
-
 smtp::Reply utf8NotSupported() {
     return smtp::Reply(553, "5.6.7",
                        "Non-ASCII address, but the backend does not support SMTPUTF8");
@@ -93,7 +84,7 @@ awaitable<smtp::Reply> SmtpBackend::mailFrom(const filter::Transaction& transact
             close();
             continue;
         }
-        if (!capabilities_.smtputf8 && hasEightBit(transaction.mail_from)) {
+        if (!capabilities_.smtputf8 && smtp::hasNonAscii(transaction.mail_from)) {
             co_return utf8NotSupported();
         }
         auto reply = co_await command(mailCommand(transaction), config_.command_timeout);
@@ -117,7 +108,7 @@ awaitable<smtp::Reply> SmtpBackend::rcptTo(const filter::Transaction& transactio
     if (!connected_) {
         co_return lostReply(last_timed_out_);
     }
-    if (!capabilities_.smtputf8 && hasEightBit(recipient)) {
+    if (!capabilities_.smtputf8 && smtp::hasNonAscii(recipient)) {
         co_return utf8NotSupported();
     }
     std::string line = "RCPT TO:<" + recipient + ">\r\n";

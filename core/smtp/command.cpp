@@ -528,4 +528,13 @@ std::string toLowerAscii(string_view text) {
     return lower;
 }
 
+bool hasNonAscii(std::string_view text) {
+    for (const char c : text) {
+        if (static_cast<unsigned char>(c) >= 0x80) {
+            return true;
+        }
+    }
+    return false;
+}
+
 }  // namespace mailgate::smtp

@@ -79,6 +79,8 @@ size_t findLineEnd(std::string_view buffer, bool& terminator_ok);
 
 // Case-insensitive ASCII compare.
 bool equalsIgnoreCase(std::string_view a, std::string_view b);
+// True when any byte is outside 7-bit ASCII (an SMTPUTF8 address, for instance).
+bool hasNonAscii(std::string_view text);
 std::string toLowerAscii(std::string_view text);
 
 }  // namespace mailgate::smtp

@@ -178,6 +178,19 @@ def send_message(client: RawClient, sender: str, rcpts: list[str], content: byte
     return client.read_reply()
 
 
+def send_raw_data(port: int, sender: str, rcpt: str, wire: bytes, wait: float = 0.5):
+    """Opens a transaction, sends wire exactly after the 354; returns the reply and whatever
+    else arrives within `wait` seconds."""
+    with RawClient(port) as client:
+        open_session(client)
+        assert client.command(f"MAIL FROM:<{sender}>").code == 250
+        assert client.command(f"RCPT TO:<{rcpt}>").code == 250
+        assert client.command("DATA").code == 354
+        client.send(wire)
+        reply = client.read_reply()
+        return reply, client.pending(wait)
+
+
 def smtp(port: int, timeout: float = 10.0) -> smtplib.SMTP:
     """A well-formed smtplib client session to 127.0.0.1:port."""
     return smtplib.SMTP("127.0.0.1", port, local_hostname="client.example", timeout=timeout)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from smtp_client import RawClient, open_session
+from smtp_client import send_raw_data
 
 SENDER = "sender@remote.example"
 RCPT = "user@example.test"
@@ -14,15 +14,7 @@ def gw(module_start_gateway):
 
 
 def send_data(port: int, wire: bytes):
-    """Opens a transaction, sends wire after the 354; returns the reply and anything after it."""
-    with RawClient(port) as client:
-        open_session(client)
-        assert client.command(f"MAIL FROM:<{SENDER}>").code == 250
-        assert client.command(f"RCPT TO:<{RCPT}>").code == 250
-        assert client.command("DATA").code == 354
-        client.send(wire)
-        reply = client.read_reply()
-        return reply, client.pending(0.5)
+    return send_raw_data(port, SENDER, RCPT, wire, wait=0.5)
 
 
 def test_text_line_too_long(gw, module_backend):

@@ -66,13 +66,20 @@ def test_vrfy_and_help(gw):
         assert client.command("HELP").code == 214
 
 
-@pytest.mark.parametrize("command", ["EXPN staff", "BDAT 4 LAST"])
-def test_unimplemented_commands(gw, command):
-    """EXPN and BDAT are recognised but not implemented: 502 5.5.1."""
+@pytest.mark.parametrize("command, text", [
+    ("EXPN staff", "EXPN is disabled"),
+    ("BDAT 4 LAST", "BDAT is not offered by this server"),
+    ("STARTTLS", "STARTTLS is not offered by this server"),
+    ("AUTH PLAIN", "AUTH is not offered by this server"),
+])
+def test_commands_not_offered(gw, command, text):
+    """EXPN (disabled on purpose) and the unadvertised BDAT, STARTTLS, AUTH: 502 5.5.1 saying so."""
     with RawClient(gw.port) as client:
         open_session(client)
         reply = client.command(command)
-    assert (reply.code, reply.enhanced) == (502, "5.5.1"), str(reply)
+        assert (reply.code, reply.enhanced) == (502, "5.5.1"), str(reply)
+        assert text in reply.text
+        assert client.command("NOOP").code == 250  # the session goes on
 
 
 def test_mail_from_without_brackets(gw, module_backend):
