@@ -1,6 +1,8 @@
 // mailgate: the command line. Run the gateway, check a config, or print the version.
+#include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <iostream>
 #include <string>
@@ -8,6 +10,7 @@
 #include "core/cli/policy_test.hpp"
 #include "core/config/config.hpp"
 #include "core/filter/chain.hpp"
+#include "core/filter/plugin_call.hpp"
 #include "core/net/server.hpp"
 #include "core/ops/log.hpp"
 #include "core/plugin/plugin_loader.hpp"
@@ -44,6 +47,19 @@ ops::LogLevel toOpsLevel(config::LogLevel level) {
             break;
     }
     return ops::LogLevel::Info;
+}
+
+// Plugins stuck in a hook past the drain cannot be unloaded under their feet: leave at once
+// instead, without running the destructors that would unload them.
+int exitAfterPluginCalls(int code, std::chrono::milliseconds wait) {
+    if (!filter::stopWorkerPool(wait)) {
+        ops::logError("plugin calls still running after " + std::to_string(wait.count()) +
+                      " ms; exiting without unloading the plugins");
+        std::fflush(stdout);
+        std::fflush(stderr);
+        std::_Exit(code);
+    }
+    return code;
 }
 
 // Loads the config and its plugins; every error becomes one "FILE:LINE:COL: message" line.
@@ -103,15 +119,17 @@ int runGateway(const std::string& file) {
     }
     ops::setLogLevel(toOpsLevel(config.log.level));
     std::signal(SIGPIPE, SIG_IGN);
+    filter::startWorkerPool(config.plugin_workers);
+    const auto drain_time = config.limits.shutdown_timeout;
     auto runtime = std::make_shared<net::Runtime>(std::move(config), std::move(plugins));
     net::Server server(std::move(runtime),
                        [file](std::string& errors) { return reloadRuntime(file, errors); });
     std::string error;
     if (!server.bind(error)) {
         ops::logError(error);
-        return kExitConfigError;
+        return exitAfterPluginCalls(kExitConfigError, drain_time);
     }
-    return server.run();
+    return exitAfterPluginCalls(server.run(), drain_time);
 }
 
 // mailgate test: parses its options, then runs the chain on one message without network.
@@ -152,9 +170,10 @@ int policyTest(int argc, char** argv) {
         return kExitConfigError;
     }
     std::string output;
+    const auto wait = config.limits.shutdown_timeout;
     const int result = cli::runPolicyTest(config, std::move(plugins), input, output);
     std::fputs(output.c_str(), stdout);
-    return result;
+    return exitAfterPluginCalls(result, wait);
 }
 
 }  // namespace

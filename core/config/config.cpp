@@ -42,6 +42,16 @@ const detail::EnumNames<BackendType> kBackendTypes{
     {"smtp", BackendType::Smtp},
     {"maildir", BackendType::Maildir},
 };
+const detail::EnumNames<OnError> kOnError{
+    {"tempfail", OnError::Tempfail},
+    {"accept", OnError::Accept},
+    {"reject", OnError::Reject},
+};
+const detail::EnumNames<RunOn> kRunOn{
+    {"declared", RunOn::Declared},
+    {"io_threads", RunOn::IoThreads},
+    {"workers", RunOn::Workers},
+};
 const detail::EnumNames<LogLevel> kLogLevels{
     {"debug", LogLevel::Debug},
     {"info", LogLevel::Info},
@@ -176,6 +186,9 @@ PluginConfig readPlugin(Diagnostics& diag, const Entry& entry) {
              }},
             // Shared, not cloned: a clone loses the source marks plugin errors are located by.
             {"config", [&](const Entry& value) { plugin.config = value.node; }},
+            {"timeout", durationField(diag, plugin.timeout, false)},
+            {"on_error", enumField(diag, plugin.on_error, kOnError)},
+            {"run_on", enumField(diag, plugin.run_on, kRunOn)},
         });
     if ((entry.node.IsMap() || entry.node.IsNull()) && !read.contains("name")) {
         missingKey(diag, entry, "name", "required");
@@ -229,6 +242,16 @@ void readDocument(Diagnostics& diag, const YAML::Node& root, Config& config) {
              [&](const Entry& value) { heloGiven = readBackend(diag, value, config.backend); }},
             {"plugin_dir", stringField(diag, config.plugin_dir, "a folder path")},
             {"plugins", [&](const Entry& value) { readPlugins(diag, value, config.plugins); }},
+            {"plugin_workers", countField(diag, config.plugin_workers, 1, 1024)},
+            {"quarantine",
+             [&](const Entry& value) {
+                 readMap(diag, value,
+                         {{"path", [&](const Entry& path) {
+                               assign(config.quarantine.path,
+                                      detail::stringValue(diag, path, "a Maildir folder path"));
+                               checkWritableFolder(diag, path, config.quarantine.path);
+                           }}});
+             }},
             {"log",
              [&](const Entry& value) {
                  readMap(diag, value, {{"level", enumField(diag, config.log.level, kLogLevels)}});

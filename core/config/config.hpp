@@ -57,12 +57,31 @@ struct BackendConfig {
     std::filesystem::path path;  // maildir
 };
 
+// What happens when a plugin's hook fails: throws, times out, or returns no valid verdict.
+enum class OnError {
+    Tempfail,  // 4xx at that stage: the client retries later (nothing is lost)
+    Accept,    // skip the plugin, as if it had no opinion
+    Reject,    // 5xx at that stage
+};
+
+// Where a plugin's hooks run: as the plugin declares (MG_PLUGIN_NONBLOCKING: I/O threads,
+// otherwise the worker pool), or forced either way.
+enum class RunOn { Declared, IoThreads, Workers };
+
 struct PluginConfig {
     std::string name;
     std::filesystem::path path;  // resolved: explicit path, or found in the plugin folder
     bool path_given = false;
     YAML::Node config;  // the plugin's own subtree (may be null)
     YAML::Mark mark;    // where the plugin entry starts, for error messages
+    std::chrono::milliseconds timeout{std::chrono::seconds(30)};  // per hook call
+    OnError on_error = OnError::Tempfail;
+    RunOn run_on = RunOn::Declared;
+};
+
+// Messages a plugin quarantines go to this Maildir instead of the backend.
+struct QuarantineConfig {
+    std::filesystem::path path;  // empty: not configured (a quarantine verdict then tempfails)
 };
 
 enum class LogLevel { Debug, Info, Warning, Error };
@@ -78,6 +97,8 @@ struct Config {
     BackendConfig backend;
     std::filesystem::path plugin_dir;  // empty: the default plugin folder
     std::vector<PluginConfig> plugins;
+    unsigned plugin_workers = 8;  // threads for plugins that may block
+    QuarantineConfig quarantine;
     LogConfig log;
 };
 

@@ -1,5 +1,6 @@
 #include "core/filter/chain.hpp"
 
+#include "core/filter/plugin_call.hpp"
 #include "core/ops/log.hpp"
 
 namespace mailgate::filter {
@@ -15,14 +16,20 @@ mg_hook hookFor(const mg_plugin_descriptor& descriptor, Stage stage) {
             return descriptor.on_mail_from;
         case Stage::RcptTo:
             return descriptor.on_rcpt_to;
+        case Stage::Data:
+            return descriptor.on_data;
+        case Stage::Headers:
+            return descriptor.on_headers;
+        case Stage::Body:
+            return descriptor.on_body_chunk;
         case Stage::EndOfMessage:
             return descriptor.on_end_of_message;
+        case Stage::Reset:
+            return descriptor.on_reset;
+        case Stage::Close:
+            return descriptor.on_close;
     }
     return nullptr;
-}
-
-bool knownVerdict(int verdict) {
-    return verdict >= MG_CONTINUE && verdict <= MG_DISCONNECT;
 }
 
 // A reply set by the plugin is used only when its class fits the verdict.
@@ -39,23 +46,40 @@ bool replyFits(const smtp::Reply& reply, mg_verdict verdict) {
     }
 }
 
-mg_verdict callHook(const plugin::LoadedPlugin& plugin, mg_hook hook, mg_session& session,
-                    const char* stage) {
-    int verdict = MG_TEMPFAIL;
-    try {
-        verdict = hook(plugin.instance(), &session);
-    } catch (...) {
-        ops::logLine(ops::LogLevel::Error, session.info ? session.info->id : "",
-                     "plugin " + plugin.name() + " threw at " + stage + "; treated as tempfail");
-        return MG_TEMPFAIL;
+// What a failed plugin's on_error policy turns into.
+Decision onErrorDecision(const plugin::LoadedPlugin& plugin, Stage stage) {
+    Decision decision;
+    decision.plugin = plugin.name();
+    switch (plugin.settings().on_error) {
+        case config::OnError::Accept:
+            decision.verdict = MG_CONTINUE;
+            break;
+        case config::OnError::Reject:
+            decision.verdict = MG_REJECT;
+            decision.reply = defaultReply(stage, MG_REJECT);
+            break;
+        case config::OnError::Tempfail:
+            decision.verdict = MG_TEMPFAIL;
+            decision.reply = smtp::Reply(451, "4.3.0", "Temporary filter failure, try again later");
+            break;
     }
-    if (!knownVerdict(verdict)) {
-        ops::logLine(ops::LogLevel::Error, session.info ? session.info->id : "",
-                     "plugin " + plugin.name() + " returned unknown verdict " +
-                         std::to_string(verdict) + " at " + stage + "; treated as tempfail");
-        return MG_TEMPFAIL;
+    return decision;
+}
+
+const char* onErrorName(config::OnError policy) {
+    switch (policy) {
+        case config::OnError::Accept:
+            return "accept";
+        case config::OnError::Reject:
+            return "reject";
+        case config::OnError::Tempfail:
+            break;
     }
-    return static_cast<mg_verdict>(verdict);
+    return "tempfail";
+}
+
+std::string sessionId(const plugin::SessionState& state) {
+    return state.info != nullptr ? state.info->id : std::string();
 }
 
 }  // namespace
@@ -70,8 +94,18 @@ const char* stageName(Stage stage) {
             return "mail_from";
         case Stage::RcptTo:
             return "rcpt_to";
+        case Stage::Data:
+            return "data";
+        case Stage::Headers:
+            return "headers";
+        case Stage::Body:
+            return "body";
         case Stage::EndOfMessage:
             return "end_of_message";
+        case Stage::Reset:
+            return "reset";
+        case Stage::Close:
+            return "close";
     }
     return "unknown";
 }
@@ -79,7 +113,7 @@ const char* stageName(Stage stage) {
 smtp::Reply defaultReply(Stage stage, mg_verdict verdict) {
     switch (verdict) {
         case MG_REJECT:
-            if (stage == Stage::EndOfMessage) {
+            if (isMessageStage(stage) || stage == Stage::Data) {
                 return {554, "5.7.1", "Message rejected by policy"};
             }
             if (stage == Stage::Connect) {
@@ -97,42 +131,88 @@ smtp::Reply defaultReply(Stage stage, mg_verdict verdict) {
 
 FilterChain::FilterChain(plugin::PluginList plugins) : plugins_(std::move(plugins)) {}
 
-Decision FilterChain::run(Stage stage, mg_session& session, const StageObserver* observer) const {
+bool FilterChain::hasHook(Stage stage) const {
+    for (const auto& plugin : plugins_) {
+        if (hookFor(plugin->descriptor(), stage) != nullptr) {
+            return true;
+        }
+    }
+    return false;
+}
+
+// One plugin's answer as a decision; nullopt when it continued (ask the next one).
+awaitable<std::optional<Decision>> FilterChain::ask(size_t index, mg_hook hook, Stage stage,
+                                                    ChainContext& context) const {
+    const plugin::LoadedPlugin& plugin = *plugins_[index];
+    const CallResult result = co_await callHook(plugin, index, hook, stage, context.state,
+                                                context.executor, context.keep_alive);
+    Decision decision;
+    if (result.verdict == MG_ERROR) {
+        decision = onErrorDecision(plugin, stage);
+        ops::logLine(ops::LogLevel::Error, sessionId(context.state),
+                     "plugin " + plugin.name() + " " + result.failure + " at " + stageName(stage) +
+                         "; on_error: " + onErrorName(plugin.settings().on_error));
+    } else {
+        decision.verdict = result.verdict;
+        decision.plugin = plugin.name();
+        decision.reply = result.reply && replyFits(*result.reply, result.verdict)
+                             ? *result.reply
+                             : defaultReply(stage, result.verdict);
+    }
+    if (context.observer != nullptr) {
+        (*context.observer)(plugin.name(), stage, decision.verdict, decision.reply, result.failure);
+    }
+    if (decision.verdict == MG_CONTINUE) {
+        co_return std::nullopt;
+    }
+    co_return decision;
+}
+
+awaitable<Decision> FilterChain::run(Stage stage, ChainContext& context) const {
     for (size_t index = 0; index < plugins_.size(); ++index) {
-        const auto& plugin = plugins_[index];
-        const mg_hook hook = hookFor(plugin->descriptor(), stage);
+        const mg_hook hook = hookFor(plugins_[index]->descriptor(), stage);
         if (hook == nullptr) {
             continue;
         }
-        session.plugin_name = plugin->name();
-        session.plugin_index = index;
-        session.reply.reset();
-        const mg_verdict verdict = callHook(*plugin, hook, session, stageName(stage));
-        Decision decision;
-        decision.verdict = verdict;
-        decision.plugin = plugin->name();
-        decision.reply = session.reply && replyFits(*session.reply, verdict)
-                             ? *session.reply
-                             : defaultReply(stage, verdict);
-        if (observer != nullptr) {
-            (*observer)(plugin->name(), verdict, decision.reply);
-        }
-        if (verdict != MG_CONTINUE) {
-            return decision;
+        if (auto decision = co_await ask(index, hook, stage, context)) {
+            co_return std::move(*decision);
         }
     }
-    return {};
+    co_return Decision{};
 }
 
-void FilterChain::close(mg_session& session) const {
+awaitable<Decision> FilterChain::runBody(ChainContext& context, BodySource& body) const {
     for (size_t index = 0; index < plugins_.size(); ++index) {
-        const auto& plugin = plugins_[index];
-        if (plugin->descriptor().on_close == nullptr) {
+        const mg_hook hook = plugins_[index]->descriptor().on_body_chunk;
+        if (hook == nullptr) {
             continue;
         }
-        session.plugin_name = plugin->name();
-        session.plugin_index = index;
-        callHook(*plugin, plugin->descriptor().on_close, session, "close");
+        body.rewind();
+        for (std::string_view piece = body.next(); !piece.empty(); piece = body.next()) {
+            context.state.body_chunk = piece;
+            auto decision = co_await ask(index, hook, Stage::Body, context);
+            context.state.body_chunk = {};
+            if (decision) {
+                co_return std::move(*decision);
+            }
+        }
+    }
+    co_return Decision{};
+}
+
+awaitable<void> FilterChain::notify(Stage stage, ChainContext& context) const {
+    for (size_t index = 0; index < plugins_.size(); ++index) {
+        const mg_hook hook = hookFor(plugins_[index]->descriptor(), stage);
+        if (hook != nullptr) {
+            const CallResult result =
+                co_await callHook(*plugins_[index], index, hook, stage, context.state,
+                                  context.executor, context.keep_alive);
+            if (result.verdict == MG_ERROR) {
+                ops::logLine(ops::LogLevel::Error, sessionId(context.state),
+                             "plugin " + plugins_[index]->name() + " " + result.failure + " at " +
+                                 stageName(stage));
+            }
+        }
     }
 }
 

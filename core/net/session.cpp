@@ -17,7 +17,8 @@ Session::Session(tcp::socket socket, RuntimePtr runtime, SessionRegistry& regist
       runtime_(*runtime_ptr_),
       limits_(runtime_.config.limits),
       registry_(registry),
-      deadline_(socket_.get_executor(), [this] { socket_.cancel(); }) {
+      deadline_(socket_.get_executor(), [this] { socket_.cancel(); }),
+      chain_{plugin_state_, socket_.get_executor(), runtime_ptr_, nullptr} {
     info_.id = std::move(id);
     error_code ec;
     const auto remote = socket_.remote_endpoint(ec);
@@ -32,7 +33,9 @@ Session::Session(tcp::socket socket, RuntimePtr runtime, SessionRegistry& regist
     }
     socket_.set_option(tcp::no_delay(true), ec);
     socket_.non_blocking(true, ec);  // fillInput reads only after a readiness wait
-    plugin_session_.info = &info_;
+    plugin_state_.info = &info_;
+    plugin_state_.max_recipients = limits_.max_recipients;
+    plugin_state_.max_message_size = limits_.max_message_size;
     backend_ = relay::makeBackend(runtime_.config.backend, runtime_.config.server.hostname,
                                   socket_.get_executor());
     registry_.add(this);
@@ -96,7 +99,7 @@ awaitable<bool> Session::greet() {
     if (closed_) {
         co_return false;
     }
-    const filter::Decision decision = runtime_.chain.run(filter::Stage::Connect, plugin_session_);
+    const filter::Decision decision = co_await runStage(filter::Stage::Connect);
     switch (decision.verdict) {
         case MG_REJECT:
         case MG_TEMPFAIL:
@@ -115,6 +118,9 @@ awaitable<bool> Session::greet() {
             }
         case MG_DISCARD:
             discard_all_ = true;
+            break;
+        case MG_QUARANTINE:
+            quarantine_all_ = decision.plugin;
             break;
         default:
             break;
@@ -261,9 +267,9 @@ awaitable<void> Session::finish() {
     if (transaction_.active()) {
         co_await abortTransaction("aborted");
     }
-    runtime_.chain.close(plugin_session_);
-    plugin_session_.transaction_data.clear();
-    plugin_session_.session_data.clear();
+    co_await runtime_.chain.notify(filter::Stage::Close, chain_);
+    plugin_state_.transaction_data.clear();
+    plugin_state_.session_data.clear();
     if (forced_) {
         backend_->abort();
     } else {

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "core/config/config.hpp"
@@ -63,6 +64,7 @@ class Session {
     bool countError();
     bool checkMailParameters(const smtp::Command& command, filter::Transaction& transaction);
     awaitable<bool> applyDecision(const filter::Decision& decision);
+    awaitable<filter::Decision> runStage(filter::Stage stage);
     void beginTransaction();
     awaitable<void> abortTransaction(const char* outcome);
 
@@ -70,8 +72,13 @@ class Session {
     awaitable<bool> onData();
     awaitable<bool> readMessage(smtp::Reply& failure);
     awaitable<bool> deliver();
+    awaitable<filter::Decision> runMessageStages();
+    awaitable<std::optional<smtp::Reply>> replayEnvelope();
+    awaitable<smtp::Reply> quarantine(const relay::OutgoingMessage& message);
+    awaitable<bool> refuseMessage(const char* outcome, smtp::Reply refusal);
     void logSummary(const char* outcome, const smtp::Reply& final_reply) const;
-    void endTransaction();
+    // Ends the transaction: the plugins' reset hooks, then their transaction data is freed.
+    awaitable<void> endTransaction();
 
     tcp::socket socket_;
     const RuntimePtr runtime_ptr_;  // keeps the config and plugins of this session alive
@@ -82,7 +89,8 @@ class Session {
     std::unique_ptr<relay::Backend> backend_;
     filter::SessionInfo info_;
     filter::Transaction transaction_;
-    mg_session plugin_session_;
+    plugin::SessionState plugin_state_;
+    filter::ChainContext chain_;
     std::string in_;
     size_t in_start_ = 0;
     std::string out_;
@@ -90,7 +98,8 @@ class Session {
     size_t transactions_ = 0;
     std::chrono::steady_clock::time_point transaction_start_;
     bool helo_seen_ = false;
-    bool discard_all_ = false;  // a connect-stage plugin said discard
+    bool discard_all_ = false;    // a connect or helo plugin said discard
+    std::string quarantine_all_;  // a connect or helo plugin said quarantine: which one
     bool waiting_for_command_ = false;
     bool shutting_down_ = false;
     bool closed_ = false;

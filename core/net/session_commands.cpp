@@ -117,14 +117,16 @@ awaitable<bool> Session::onHelo(const smtp::Command& command, bool extended) {
     }
     info_.helo = name;
     info_.esmtp = extended;
-    const filter::Decision decision = runtime_.chain.run(filter::Stage::Helo, plugin_session_);
+    const filter::Decision decision = co_await runStage(filter::Stage::Helo);
     if (decision.verdict != MG_CONTINUE && decision.verdict != MG_ACCEPT &&
-        decision.verdict != MG_DISCARD) {
+        decision.verdict != MG_DISCARD && decision.verdict != MG_QUARANTINE) {
         info_.helo.clear();
         co_return co_await applyDecision(decision);
     }
     if (decision.verdict == MG_DISCARD) {
         discard_all_ = true;
+    } else if (decision.verdict == MG_QUARANTINE) {
+        quarantine_all_ = decision.plugin;
     }
     helo_seen_ = true;
     const std::string& hostname = runtime_.config.server.hostname;
@@ -151,6 +153,10 @@ awaitable<bool> Session::applyDecision(const filter::Decision& decision) {
     }
     reply(decision.reply);
     co_return true;
+}
+
+awaitable<filter::Decision> Session::runStage(filter::Stage stage) {
+    co_return co_await runtime_.chain.run(stage, chain_);
 }
 
 // Checks MAIL's ESMTP parameters (RFC 1870 SIZE, RFC 6152 BODY, RFC 6531 SMTPUTF8).
@@ -196,7 +202,7 @@ void Session::beginTransaction() {
     transaction_.id = info_.id + "." + std::to_string(++transactions_);
     transaction_.content = smtp::MessageBuffer(limits_.spill_threshold, limits_.spill_directory);
     transaction_start_ = std::chrono::steady_clock::now();
-    plugin_session_.transaction = &transaction_;
+    plugin_state_.transaction = &transaction_;
 }
 
 awaitable<bool> Session::onMail(const smtp::Command& command) {
@@ -224,24 +230,31 @@ awaitable<bool> Session::onMail(const smtp::Command& command) {
     transaction_.declared_size = candidate.declared_size;
     transaction_.smtputf8 = candidate.smtputf8;
     transaction_.discard = discard_all_;
+    if (!quarantine_all_.empty()) {
+        transaction_.quarantine = true;
+        transaction_.decided_by = quarantine_all_;
+    }
 
-    const filter::Decision decision = runtime_.chain.run(filter::Stage::MailFrom, plugin_session_);
+    const filter::Decision decision = co_await runStage(filter::Stage::MailFrom);
     if (decision.verdict == MG_DISCARD) {
         transaction_.discard = true;
+    } else if (decision.verdict == MG_QUARANTINE) {
+        transaction_.quarantine = true;
+        transaction_.decided_by = decision.plugin;
     } else if (decision.verdict != MG_CONTINUE && decision.verdict != MG_ACCEPT) {
         transaction_.decided_by = decision.plugin;
         logSummary(decision.verdict == MG_TEMPFAIL ? "tempfailed" : "rejected", decision.reply);
-        endTransaction();
+        co_await endTransaction();
         co_return co_await applyDecision(decision);
     }
-    if (transaction_.discard) {
+    if (transaction_.discard || transaction_.quarantine) {
         replyText(250, "2.1.0", "Ok");  // nothing will be delivered: no need for the backend
         co_return true;
     }
     const smtp::Reply backend_reply = co_await backend_->mailFrom(transaction_);
     if (!backend_reply.positive()) {
         logSummary(backend_reply.transient() ? "tempfailed" : "rejected", backend_reply);
-        endTransaction();
+        co_await endTransaction();
     }
     reply(backend_reply);
     co_return true;
@@ -264,9 +277,9 @@ awaitable<bool> Session::onRcpt(const smtp::Command& command) {
         replyText(452, "4.5.3", "Too many recipients");
         co_return true;
     }
-    plugin_session_.current_rcpt = command.path.address;
-    const filter::Decision decision = runtime_.chain.run(filter::Stage::RcptTo, plugin_session_);
-    plugin_session_.current_rcpt = {};
+    plugin_state_.current_rcpt = command.path.address;
+    const filter::Decision decision = co_await runStage(filter::Stage::RcptTo);
+    plugin_state_.current_rcpt = {};
     if (decision.verdict == MG_CONTINUE) {
         // Nobody vouched for this recipient: no open relay (DESIGN.md guarantee 1).
         replyText(550, "5.7.1", "<" + command.path.address + ">: Relay access denied");
@@ -274,12 +287,16 @@ awaitable<bool> Session::onRcpt(const smtp::Command& command) {
     }
     if (decision.verdict == MG_DISCARD) {
         transaction_.discard = true;
+    } else if (decision.verdict == MG_QUARANTINE) {
+        transaction_.quarantine = true;
+        transaction_.decided_by = decision.plugin;
     } else if (decision.verdict != MG_ACCEPT) {
         const bool go_on = co_await applyDecision(decision);
         // A refused recipient counts as an error, so one session cannot probe without end.
         co_return go_on && (decision.verdict != MG_REJECT || countError());
     }
-    if (transaction_.discard) {
+    // A message that will not reach the backend needs no recipient check there.
+    if (transaction_.discard || transaction_.quarantine) {
         transaction_.rcpts.push_back(command.path.address);
         replyText(250, "2.1.5", "Ok");
         co_return true;
@@ -304,7 +321,7 @@ awaitable<void> Session::abortTransaction(const char* outcome) {
     if (!transaction_.rcpts.empty()) {
         logSummary(outcome, smtp::Reply());  // no reply: the client left or reset
     }
-    endTransaction();
+    co_await endTransaction();
     co_await backend_->reset();
 }
 

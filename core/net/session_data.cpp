@@ -1,10 +1,13 @@
 // The DATA phase: read the message with the strict DataReader, run the end-of-message plugins,
 // hand the message to the backend and answer the client with the backend's own reply. The
 // client never hears 250 before the backend said 250 (DESIGN.md guarantee 2).
+#include <algorithm>
 #include <cstdio>
 
 #include "core/net/session.hpp"
 #include "core/ops/log.hpp"
+#include "core/relay/body_source.hpp"
+#include "core/relay/maildir_backend.hpp"
 #include "core/smtp/data_reader.hpp"
 
 namespace mailgate::net {
@@ -47,6 +50,19 @@ awaitable<bool> Session::onData() {
         replyText(554, "5.5.1", "No valid recipients");
         co_return countError();
     }
+    const filter::Decision decision = co_await runStage(filter::Stage::Data);
+    if (decision.verdict == MG_DISCARD) {
+        transaction_.discard = true;
+    } else if (decision.verdict == MG_QUARANTINE) {
+        transaction_.quarantine = true;
+        transaction_.decided_by = decision.plugin;
+    } else if (decision.verdict != MG_CONTINUE && decision.verdict != MG_ACCEPT) {
+        transaction_.decided_by = decision.plugin;
+        logSummary(decision.verdict == MG_TEMPFAIL ? "tempfailed" : "rejected", decision.reply);
+        co_await endTransaction();
+        co_await backend_->reset();
+        co_return co_await applyDecision(decision);
+    }
     replyText(354, "", "End data with <CR><LF>.<CR><LF>");
     smtp::Reply failure;
     if (!co_await readMessage(failure)) {
@@ -60,13 +76,18 @@ awaitable<bool> Session::onData() {
         co_return false;
     }
     if (failure.code != 0) {
-        logSummary("rejected", failure);
-        endTransaction();
-        co_await backend_->reset();
-        reply(failure);
-        co_return true;
+        co_return co_await refuseMessage("rejected", std::move(failure));
     }
     co_return co_await deliver();
+}
+
+// Ends the transaction with a refusal the client hears.
+awaitable<bool> Session::refuseMessage(const char* outcome, smtp::Reply refusal) {
+    logSummary(outcome, refusal);
+    co_await endTransaction();
+    co_await backend_->reset();
+    reply(refusal);
+    co_return true;
 }
 
 // Reads up to the end of data. False when the connection failed; `failure` is set when the
@@ -115,28 +136,66 @@ awaitable<bool> Session::readMessage(smtp::Reply& failure) {
     co_return true;
 }
 
+// headers, body pieces, end of message: the first verdict other than continue or accept ends
+// the message stages.
+awaitable<filter::Decision> Session::runMessageStages() {
+    const auto decided = [](const filter::Decision& decision) {
+        return decision.verdict != MG_CONTINUE && decision.verdict != MG_ACCEPT;
+    };
+    filter::Decision decision = co_await runStage(filter::Stage::Headers);
+    if (!decided(decision) && runtime_.chain.hasHook(filter::Stage::Body)) {
+        relay::TransactionBody body(transaction_);
+        decision = co_await runtime_.chain.runBody(chain_, body);
+    }
+    if (!decided(decision)) {
+        decision = co_await runStage(filter::Stage::EndOfMessage);
+    }
+    co_return decision;
+}
+
 awaitable<bool> Session::deliver() {
-    transaction_.headers = smtp::parseHeaderSection(transaction_.content.view());
-    const filter::Decision decision =
-        runtime_.chain.run(filter::Stage::EndOfMessage, plugin_session_);
+    transaction_.parsed_headers = smtp::parseHeaderSection(transaction_.content.view());
+    transaction_.headers.setOriginal(transaction_.parsed_headers, transaction_.content.view());
+    const filter::Decision decision = co_await runMessageStages();
     if (decision.verdict == MG_DISCARD) {
         transaction_.discard = true;
+        transaction_.decided_by = decision.plugin;
+    } else if (decision.verdict == MG_QUARANTINE) {
+        transaction_.quarantine = true;
         transaction_.decided_by = decision.plugin;
     } else if (decision.verdict == MG_REJECT || decision.verdict == MG_TEMPFAIL ||
                decision.verdict == MG_DISCONNECT) {
         transaction_.decided_by = decision.plugin;
         logSummary(decision.verdict == MG_TEMPFAIL ? "tempfailed" : "rejected", decision.reply);
-        endTransaction();
+        co_await endTransaction();
         co_await backend_->reset();
         co_return co_await applyDecision(decision);
+    }
+    if (transaction_.rcpts.empty() && !transaction_.refused_rcpts.empty()) {
+        // reject_rcpt refused every recipient: the first refusal is the answer.
+        co_return co_await refuseMessage("rejected", transaction_.refused_rcpts.front().reply);
+    }
+    if (transaction_.quarantine) {
+        const relay::OutgoingMessage message =
+            relay::composeOutgoing(info_, transaction_, runtime_.config.server.hostname);
+        const smtp::Reply quarantined = co_await quarantine(message);
+        co_await backend_->reset();
+        logSummary(quarantined.positive() ? "quarantined" : "tempfailed", quarantined);
+        co_await endTransaction();
+        reply(quarantined);
+        co_return true;
     }
     if (transaction_.discard) {
         const smtp::Reply discarded(250, "2.0.0", "Ok");
         logSummary("discarded", discarded);
-        endTransaction();
+        co_await endTransaction();
         co_await backend_->reset();
         reply(discarded);
         co_return true;
+    }
+    if (const std::optional<smtp::Reply> refusal = co_await replayEnvelope()) {
+        co_return co_await refuseMessage(refusal->transient() ? "tempfailed" : "rejected",
+                                         *refusal);
     }
     const relay::OutgoingMessage message =
         relay::composeOutgoing(info_, transaction_, runtime_.config.server.hostname);
@@ -145,9 +204,86 @@ awaitable<bool> Session::deliver() {
                : backend_reply.transient() ? "tempfailed"
                                            : "rejected",
                backend_reply);
-    endTransaction();
+    co_await endTransaction();
     reply(backend_reply);
     co_return true;
+}
+
+// Brings the backend's envelope in line with the plugins' edits: RCPT for added recipients, or
+// RSET and MAIL + every RCPT again when the sender changed or a recipient went away. Returns the
+// refusal to give the client when nothing can be delivered.
+awaitable<std::optional<smtp::Reply>> Session::replayEnvelope() {
+    if (!transaction_.envelope_edited) {
+        co_return std::nullopt;
+    }
+    bool only_added = transaction_.mail_from == transaction_.backend_mail_from;
+    for (const std::string& old_rcpt : transaction_.backend_rcpts) {
+        only_added = only_added && std::find(transaction_.rcpts.begin(), transaction_.rcpts.end(),
+                                             old_rcpt) != transaction_.rcpts.end();
+    }
+    std::vector<std::string> wanted = std::move(transaction_.rcpts);
+    transaction_.rcpts.clear();
+    if (only_added) {
+        transaction_.rcpts = transaction_.backend_rcpts;
+    } else {
+        ops::logLine(ops::LogLevel::Info, info_.id,
+                     "replaying the envelope to the backend after plugin edits");
+        co_await backend_->reset();
+        const smtp::Reply sender_reply = co_await backend_->mailFrom(transaction_);
+        if (!sender_reply.positive()) {
+            co_return sender_reply;
+        }
+    }
+    std::optional<smtp::Reply> first_refusal;
+    for (std::string& rcpt : wanted) {
+        if (std::find(transaction_.rcpts.begin(), transaction_.rcpts.end(), rcpt) !=
+            transaction_.rcpts.end()) {
+            continue;  // the backend has it already
+        }
+        const smtp::Reply rcpt_reply = co_await backend_->rcptTo(transaction_, rcpt);
+        if (rcpt_reply.positive()) {
+            transaction_.rcpts.push_back(std::move(rcpt));
+            continue;
+        }
+        // SMTP has one reply per message: the client cannot hear about this recipient.
+        ops::logLine(ops::LogLevel::Warning, info_.id,
+                     "backend refused recipient <" + rcpt +
+                         "> of the edited envelope: " + rcpt_reply.summary());
+        if (!first_refusal) {
+            first_refusal = rcpt_reply;
+        }
+    }
+    if (transaction_.rcpts.empty()) {
+        co_return first_refusal.value_or(
+            smtp::Reply(554, "5.5.1", "No recipients left after the filters' edits"));
+    }
+    co_return std::nullopt;
+}
+
+// Hands the message to the quarantine Maildir with the envelope and the deciding plugin in
+// headers. Without a quarantine folder the message is not lost: the client retries later.
+awaitable<smtp::Reply> Session::quarantine(const relay::OutgoingMessage& message) {
+    const auto& folder = runtime_.config.quarantine.path;
+    if (folder.empty()) {
+        ops::logLine(ops::LogLevel::Error, info_.id,
+                     "plugin " + transaction_.decided_by +
+                         " quarantined a message, but no quarantine.path is configured");
+        co_return smtp::Reply(451, "4.3.0", "Message held for review could not be stored");
+    }
+    relay::OutgoingMessage held = message;
+    std::string envelope = "X-Mailgate-Quarantine: plugin=" + transaction_.decided_by +
+                           "; session=" + info_.id + "\r\nX-Mailgate-Envelope-From: <" +
+                           transaction_.mail_from + ">\r\nX-Mailgate-Envelope-To: ";
+    for (size_t i = 0; i < transaction_.rcpts.size(); ++i) {
+        envelope += (i == 0 ? "<" : ",\r\n <") + transaction_.rcpts[i] + ">";
+    }
+    held.head = envelope + "\r\n" + held.head;
+    relay::MaildirBackend store(folder, runtime_.config.server.hostname);
+    smtp::Reply stored = co_await store.data(transaction_, held);
+    if (stored.positive()) {
+        stored = smtp::Reply(250, "2.0.0", "Ok: held for review");
+    }
+    co_return stored;
 }
 
 void Session::logSummary(const char* outcome, const smtp::Reply& final_reply) const {
@@ -169,12 +305,15 @@ void Session::logSummary(const char* outcome, const smtp::Reply& final_reply) co
     line += " outcome=";
     line += outcome;
     line += " decided_by=" + (transaction_.decided_by.empty() ? "-" : transaction_.decided_by);
-    if (plugin_session_.symbolCount() > 0) {
+    for (size_t i = 0; i < transaction_.refused_rcpts.size(); ++i) {
+        line += (i == 0 ? " refused=<" : ",<") + transaction_.refused_rcpts[i].address + ">";
+    }
+    if (plugin_state_.symbolCount() > 0) {
         char score[32];
-        std::snprintf(score, sizeof score, "%.2f", plugin_session_.score());
+        std::snprintf(score, sizeof score, "%.2f", plugin_state_.score());
         line += std::string(" score=") + score + " symbols=";
-        for (size_t i = 0; i < plugin_session_.symbolCount(); ++i) {
-            const filter::Symbol& symbol = plugin_session_.symbolAt(i);
+        for (size_t i = 0; i < plugin_state_.symbolCount(); ++i) {
+            const filter::Symbol& symbol = plugin_state_.symbolAt(i);
             std::snprintf(score, sizeof score, "(%.2f)", symbol.score);
             line += (i == 0 ? "" : ",") + symbol.name + score;
         }
@@ -185,10 +324,13 @@ void Session::logSummary(const char* outcome, const smtp::Reply& final_reply) co
     ops::logLine(ops::LogLevel::Info, info_.id, line);
 }
 
-void Session::endTransaction() {
-    plugin_session_.transaction_data.clear();  // plugins' per-transaction data ends here
+awaitable<void> Session::endTransaction() {
+    if (runtime_.chain.hasHook(filter::Stage::Reset)) {
+        co_await runtime_.chain.notify(filter::Stage::Reset, chain_);
+    }
+    plugin_state_.transaction_data.clear();  // plugins' per-transaction data ends here
     transaction_ = filter::Transaction{};
-    plugin_session_.transaction = nullptr;
+    plugin_state_.transaction = nullptr;
 }
 
 }  // namespace mailgate::net

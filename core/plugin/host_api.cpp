@@ -1,20 +1,25 @@
+// The host table: session facts, replies, symbols, private data and completion of pending hooks.
+// The edits live in host_edits.cpp.
 #include "core/plugin/host_api.hpp"
 
 #include <cmath>
 #include <string>
 
 #include "core/ops/log.hpp"
+#include "core/plugin/host_access.hpp"
+#include "core/plugin/host_edits.hpp"
 #include "core/plugin/load_context.hpp"
+#include "core/plugin/plugin_loader.hpp"
 
 namespace mailgate::plugin {
 namespace {
 
-mg_str toMg(std::string_view text) {
-    return mg_str{text.data(), text.size()};
-}
-std::string_view fromMg(mg_str text) {
-    return text.data == nullptr ? std::string_view{} : std::string_view{text.data, text.len};
-}
+using detail::fromMg;
+using detail::withState;
+
+std::atomic<size_t> g_live_calls{0};
+
+const mg_str kEmpty{"", 0};
 
 ops::LogLevel toLevel(mg_log_level level) {
     switch (level) {
@@ -30,24 +35,20 @@ ops::LogLevel toLevel(mg_log_level level) {
     return ops::LogLevel::Info;
 }
 
-void hostLog(mg_session* session, mg_log_level level, mg_str message) {
+void hostLog(mg_session* call, mg_log_level level, mg_str message) {
     const auto ops_level = toLevel(level);
     if (!ops::logEnabled(ops_level)) {
         return;
     }
     std::string line = "plugin ";
-    std::string_view id;
-    if (session != nullptr) {
-        line += session->plugin_name;
-        if (session->info != nullptr) {
-            id = session->info->id;
-        }
-    } else {
+    if (call != nullptr && call->plugin != nullptr) {
+        line += call->plugin->name();
+    } else if (call == nullptr) {
         line += loadingPluginName();  // logging from create(), before any session
     }
     line += ": ";
     line += fromMg(message);
-    ops::logLine(ops_level, id, line);
+    ops::logLine(ops_level, detail::sessionIdOf(call), line);
 }
 
 void hostConfigError(mg_load_context* load, const char* path, mg_str message) {
@@ -57,139 +58,134 @@ void hostConfigError(mg_load_context* load, const char* path, mg_str message) {
     }
 }
 
-bool validEnhanced(std::string_view enhanced, int code) {
-    // class.subject.detail with class matching the reply code's first digit
-    if (enhanced.size() < 5 || enhanced[0] != static_cast<char>('0' + code / 100) ||
-        enhanced[1] != '.') {
-        return false;
+int hostSetReply(mg_session* call, uint16_t code, mg_str enhanced, mg_str text) {
+    auto reply = replyFromPlugin(code, fromMg(enhanced), fromMg(text));
+    if (!reply) {
+        return -1;
     }
-    int dots = 0;
-    for (const char c : enhanced) {
-        if (c == '.') {
-            ++dots;
-        } else if (c < '0' || c > '9') {
-            return false;
+    return withState(call, -1, [&](mg_session& c, SessionState&) {
+        c.reply = std::move(*reply);
+        return 0;
+    });
+}
+
+// Session facts: copies when the session may move on while the plugin reads them.
+mg_str hostSessionId(mg_session* call) {
+    return withState(call, kEmpty,
+                     [](mg_session& c, SessionState& s) { return c.give(s.info->id); });
+}
+mg_str hostClientAddress(mg_session* call) {
+    return withState(call, kEmpty,
+                     [](mg_session& c, SessionState& s) { return c.give(s.info->client_ip); });
+}
+uint16_t hostClientPort(mg_session* call) {
+    return withState(call, uint16_t{0},
+                     [](mg_session&, SessionState& s) { return s.info->client_port; });
+}
+mg_str hostHelo(mg_session* call) {
+    return withState(call, kEmpty,
+                     [](mg_session& c, SessionState& s) { return c.give(s.info->helo); });
+}
+mg_str hostLocalAddress(mg_session* call) {
+    return withState(call, kEmpty,
+                     [](mg_session& c, SessionState& s) { return c.give(s.info->local_ip); });
+}
+uint16_t hostLocalPort(mg_session* call) {
+    return withState(call, uint16_t{0},
+                     [](mg_session&, SessionState& s) { return s.info->local_port; });
+}
+int hostTls(mg_session* call) {
+    return withState(call, 0, [](mg_session&, SessionState& s) { return s.info->tls ? 1 : 0; });
+}
+mg_str hostAuthIdentity(mg_session* call) {
+    return withState(call, kEmpty,
+                     [](mg_session& c, SessionState& s) { return c.give(s.info->auth_identity); });
+}
+
+mg_str hostMailFrom(mg_session* call) {
+    return withState(call, kEmpty, [](mg_session& c, SessionState& s) {
+        return s.transaction ? c.give(s.transaction->mail_from) : kEmpty;
+    });
+}
+size_t hostRcptCount(mg_session* call) {
+    return withState(call, size_t{0}, [](mg_session&, SessionState& s) {
+        return s.transaction ? s.transaction->rcpts.size() : 0;
+    });
+}
+mg_str hostRcptAt(mg_session* call, size_t index) {
+    return withState(call, kEmpty, [&](mg_session& c, SessionState& s) {
+        return s.transaction && index < s.transaction->rcpts.size()
+                   ? c.give(s.transaction->rcpts[index])
+                   : kEmpty;
+    });
+}
+mg_str hostCurrentRcpt(mg_session* call) {
+    return withState(call, kEmpty,
+                     [](mg_session& c, SessionState& s) { return c.give(s.current_rcpt); });
+}
+size_t hostMailParamCount(mg_session* call) {
+    return withState(call, size_t{0}, [](mg_session&, SessionState& s) {
+        return s.transaction ? s.transaction->mail_params.size() : 0;
+    });
+}
+int hostMailParamAt(mg_session* call, size_t index, mg_str* keyword, mg_str* value) {
+    return withState(call, -1, [&](mg_session& c, SessionState& s) {
+        if (s.transaction == nullptr || index >= s.transaction->mail_params.size()) {
+            return -1;
         }
-    }
-    return dots == 2 && enhanced.back() != '.' && enhanced.find("..") == std::string_view::npos;
-}
-
-bool validReplyText(std::string_view text) {
-    for (const char c : text) {
-        const auto byte = static_cast<unsigned char>(c);
-        if (byte < 0x20 || byte == 0x7f) {
-            return false;
+        const auto& param = s.transaction->mail_params[index];
+        if (keyword != nullptr) {
+            *keyword = c.give(param.keyword);
         }
-    }
-    return text.size() <= 400;
+        if (value != nullptr) {
+            *value = param.value ? c.give(*param.value) : kEmpty;
+        }
+        return 0;
+    });
 }
 
-int hostSetReply(mg_session* session, uint16_t code, mg_str enhanced, mg_str text) {
-    const std::string_view enhanced_text = fromMg(enhanced);
-    const std::string_view reply_text = fromMg(text);
-    if (session == nullptr || code < 400 || code > 599 || !validReplyText(reply_text) ||
-        (!enhanced_text.empty() && !validEnhanced(enhanced_text, code))) {
-        return -1;
-    }
-    std::string enhanced_code(enhanced_text);
-    if (enhanced_code.empty()) {
-        enhanced_code = code >= 500 ? "5.7.1" : "4.7.1";
-    }
-    session->reply = smtp::Reply(
-        code, enhanced_code,
-        reply_text.empty() ? std::string("Rejected by policy") : std::string(reply_text));
-    return 0;
+// The message, from on_headers on (the header view is empty before).
+size_t hostHeaderCount(mg_session* call) {
+    return withState(call, size_t{0}, [](mg_session&, SessionState& s) {
+        return s.transaction ? s.transaction->headers.size() : 0;
+    });
 }
-
-mg_str hostSessionId(mg_session* s) {
-    return s && s->info ? toMg(s->info->id) : mg_str{};
+int hostHeaderAt(mg_session* call, size_t index, mg_str* name, mg_str* value) {
+    return withState(call, -1, [&](mg_session& c, SessionState& s) {
+        if (s.transaction == nullptr || index >= s.transaction->headers.size()) {
+            return -1;
+        }
+        const smtp::HeaderField field = s.transaction->headers.at(index);
+        if (name != nullptr) {
+            *name = c.give(field.name);
+        }
+        if (value != nullptr) {
+            *value = c.give(field.value);
+        }
+        return 0;
+    });
 }
-mg_str hostClientAddress(mg_session* s) {
-    return s && s->info ? toMg(s->info->client_ip) : mg_str{};
+mg_str hostBody(mg_session* call) {
+    return withState(call, kEmpty, [](mg_session& c, SessionState& s) {
+        if (s.transaction == nullptr || !filter::isMessageStage(c.stage)) {
+            return kEmpty;
+        }
+        filter::Transaction& transaction = *s.transaction;
+        if (transaction.replaced_body) {
+            return c.give(*transaction.replaced_body);
+        }
+        const std::string_view content = transaction.content.view();
+        return c.give(content.substr(std::min<uint64_t>(transaction.bodyOffset(), content.size())));
+    });
 }
-uint16_t hostClientPort(mg_session* s) {
-    return s && s->info ? s->info->client_port : 0;
+mg_str hostBodyChunk(mg_session* call) {
+    return withState(call, kEmpty,
+                     [](mg_session& c, SessionState& s) { return c.give(s.body_chunk); });
 }
-mg_str hostHelo(mg_session* s) {
-    return s && s->info ? toMg(s->info->helo) : mg_str{};
-}
-
-mg_str hostMailFrom(mg_session* s) {
-    return s && s->transaction ? toMg(s->transaction->mail_from) : mg_str{};
-}
-size_t hostRcptCount(mg_session* s) {
-    return s && s->transaction ? s->transaction->rcpts.size() : 0;
-}
-mg_str hostRcptAt(mg_session* s, size_t index) {
-    if (s == nullptr || s->transaction == nullptr || index >= s->transaction->rcpts.size()) {
-        return mg_str{};
-    }
-    return toMg(s->transaction->rcpts[index]);
-}
-mg_str hostCurrentRcpt(mg_session* s) {
-    return s ? toMg(s->current_rcpt) : mg_str{};
-}
-
-size_t hostHeaderCount(mg_session* s) {
-    return s && s->transaction ? s->transaction->headers.fields.size() : 0;
-}
-int hostHeaderAt(mg_session* s, size_t index, mg_str* name, mg_str* value) {
-    if (s == nullptr || s->transaction == nullptr ||
-        index >= s->transaction->headers.fields.size()) {
-        return -1;
-    }
-    const auto& field = s->transaction->headers.fields[index];
-    if (name != nullptr) {
-        *name = toMg(field.name);
-    }
-    if (value != nullptr) {
-        *value = toMg(field.value);
-    }
-    return 0;
-}
-mg_str hostBody(mg_session* s) {
-    if (s == nullptr || s->transaction == nullptr) {
-        return mg_str{};
-    }
-    const std::string_view content = s->transaction->content.view();
-    size_t start = s->transaction->headers.end;
-    if (start > 0 && content.substr(start, 2) == "\r\n") {
-        start += 2;  // skip the blank line between header and body
-    }
-    return toMg(content.substr(start));
-}
-int hostAddHeader(mg_session* s, mg_str name, mg_str value) {
-    if (s == nullptr || s->transaction == nullptr || !smtp::validHeaderName(fromMg(name)) ||
-        !smtp::validHeaderValue(fromMg(value))) {
-        return -1;
-    }
-    s->transaction->added_headers.emplace_back(std::string(fromMg(name)),
-                                               std::string(fromMg(value)));
-    return 0;
-}
-
-mg_str hostLocalAddress(mg_session* s) {
-    return s && s->info ? toMg(s->info->local_ip) : mg_str{};
-}
-uint16_t hostLocalPort(mg_session* s) {
-    return s && s->info ? s->info->local_port : 0;
-}
-
-size_t hostMailParamCount(mg_session* s) {
-    return s && s->transaction ? s->transaction->mail_params.size() : 0;
-}
-int hostMailParamAt(mg_session* s, size_t index, mg_str* keyword, mg_str* value) {
-    if (s == nullptr || s->transaction == nullptr || index >= s->transaction->mail_params.size()) {
-        return -1;
-    }
-    const auto& param = s->transaction->mail_params[index];
-    if (keyword != nullptr) {
-        *keyword = toMg(param.keyword);
-    }
-    if (value != nullptr) {
-        *value = param.value ? toMg(*param.value) : mg_str{"", 0};
-    }
-    return 0;
+uint64_t hostMessageSize(mg_session* call) {
+    return withState(call, uint64_t{0}, [](mg_session& c, SessionState& s) {
+        return s.transaction && filter::isMessageStage(c.stage) ? s.transaction->received_size : 0;
+    });
 }
 
 bool validSymbolName(std::string_view name) {
@@ -205,9 +201,9 @@ bool validSymbolName(std::string_view name) {
     return true;
 }
 
-int hostAddSymbol(mg_session* s, mg_str name, double score, mg_str description) {
+int hostAddSymbol(mg_session* call, mg_str name, double score, mg_str description) {
     const std::string_view symbol_name = fromMg(name);
-    if (s == nullptr || !validSymbolName(symbol_name) || !std::isfinite(score)) {
+    if (!validSymbolName(symbol_name) || !std::isfinite(score)) {
         return -1;
     }
     std::string text(fromMg(description).substr(0, 200));
@@ -217,51 +213,106 @@ int hostAddSymbol(mg_session* s, mg_str name, double score, mg_str description) 
         }
     }
     filter::Symbol symbol{std::string(symbol_name), score, std::move(text)};
-    if (s->transaction != nullptr) {
-        s->transaction->symbols.push_back(std::move(symbol));
-    } else {
-        s->connection_symbols.push_back(std::move(symbol));
-    }
-    return 0;
+    return withState(call, -1, [&](mg_session&, SessionState& s) {
+        if (s.transaction != nullptr) {
+            s.transaction->symbols.push_back(std::move(symbol));
+        } else {
+            s.connection_symbols.push_back(std::move(symbol));
+        }
+        return 0;
+    });
 }
-double hostScore(mg_session* s) {
-    return s ? s->score() : 0.0;
+double hostScore(mg_session* call) {
+    return withState(call, 0.0, [](mg_session&, SessionState& s) { return s.score(); });
 }
-size_t hostSymbolCount(mg_session* s) {
-    return s ? s->symbolCount() : 0;
+size_t hostSymbolCount(mg_session* call) {
+    return withState(call, size_t{0}, [](mg_session&, SessionState& s) { return s.symbolCount(); });
 }
-int hostSymbolAt(mg_session* s, size_t index, mg_str* name, double* score, mg_str* description) {
-    if (s == nullptr || index >= s->symbolCount()) {
-        return -1;
-    }
-    const filter::Symbol& symbol = s->symbolAt(index);
-    if (name != nullptr) {
-        *name = toMg(symbol.name);
-    }
-    if (score != nullptr) {
-        *score = symbol.score;
-    }
-    if (description != nullptr) {
-        *description = toMg(symbol.description);
-    }
-    return 0;
+int hostSymbolAt(mg_session* call, size_t index, mg_str* name, double* score, mg_str* description) {
+    return withState(call, -1, [&](mg_session& c, SessionState& s) {
+        if (index >= s.symbolCount()) {
+            return -1;
+        }
+        const filter::Symbol& symbol = s.symbolAt(index);
+        if (name != nullptr) {
+            *name = c.give(symbol.name);
+        }
+        if (score != nullptr) {
+            *score = symbol.score;
+        }
+        if (description != nullptr) {
+            *description = c.give(symbol.description);
+        }
+        return 0;
+    });
 }
 
-void hostSetSessionData(mg_session* s, void* data, void (*free_data)(void*)) {
-    if (s != nullptr) {
-        s->session_data.set(s->plugin_index, data, free_data);
+// Data handed over after the call is over is freed at once: nobody would ever free it.
+void setData(mg_session* call, PluginDataSlots SessionState::*slots, void* data,
+             void (*free_data)(void*)) {
+    const bool taken = withState(call, false, [&](mg_session& c, SessionState& s) {
+        (s.*slots).set(c.plugin_index, data, free_data);
+        return true;
+    });
+    if (!taken && data != nullptr && free_data != nullptr) {
+        free_data(data);
     }
 }
-void* hostSessionData(mg_session* s) {
-    return s ? s->session_data.get(s->plugin_index) : nullptr;
+void hostSetSessionData(mg_session* call, void* data, void (*free_data)(void*)) {
+    setData(call, &SessionState::session_data, data, free_data);
 }
-void hostSetTransactionData(mg_session* s, void* data, void (*free_data)(void*)) {
-    if (s != nullptr) {
-        s->transaction_data.set(s->plugin_index, data, free_data);
+void* hostSessionData(mg_session* call) {
+    return withState(call, static_cast<void*>(nullptr), [](mg_session& c, SessionState& s) {
+        return s.session_data.get(c.plugin_index);
+    });
+}
+void hostSetTransactionData(mg_session* call, void* data, void (*free_data)(void*)) {
+    setData(call, &SessionState::transaction_data, data, free_data);
+}
+void* hostTransactionData(mg_session* call) {
+    return withState(call, static_cast<void*>(nullptr), [](mg_session& c, SessionState& s) {
+        return s.transaction_data.get(c.plugin_index);
+    });
+}
+
+int hostComplete(mg_session* call, mg_verdict verdict) {
+    if (call == nullptr || verdict == MG_PENDING) {
+        return -1;
     }
-}
-void* hostTransactionData(mg_session* s) {
-    return s ? s->transaction_data.get(s->plugin_index) : nullptr;
+    std::shared_ptr<mg_session> keep;  // released last: it may own the call
+    std::function<void()> wake;
+    int answer = 0;
+    {
+        const std::lock_guard lock(call->mutex);
+        switch (call->status) {
+            case CallStatus::Running:
+                if (call->completed_early) {
+                    return -1;
+                }
+                call->completed_early = true;
+                call->result = verdict;
+                return 0;
+            case CallStatus::Pending:
+                call->status = CallStatus::Done;
+                call->result = verdict;
+                wake = call->wake;
+                keep = std::move(call->self);
+                break;
+            case CallStatus::Abandoned:
+                if (call->self == nullptr) {
+                    return -1;  // completed twice
+                }
+                keep = std::move(call->self);
+                answer = -2;
+                break;
+            case CallStatus::Done:
+                return -1;
+        }
+    }
+    if (wake) {
+        wake();
+    }
+    return answer;
 }
 
 const mg_host kHostTable = {
@@ -295,25 +346,47 @@ const mg_host kHostTable = {
     hostSessionData,
     hostSetTransactionData,
     hostTransactionData,
+    // ABI 1.2
+    hostComplete,
+    hostTls,
+    hostAuthIdentity,
+    hostBodyChunk,
+    hostMessageSize,
+    hostInsertHeader,
+    hostChangeHeader,
+    hostDeleteHeader,
+    hostReplaceBody,
+    hostChangeSender,
+    hostAddRcpt,
+    hostDeleteRcpt,
+    hostRejectRcpt,
 };
 
 thread_local std::string_view t_loading_plugin;
 
 }  // namespace
 
-}  // namespace mailgate::plugin
+namespace detail {
 
-size_t mg_session::symbolCount() const {
+std::string sessionIdOf(mg_session* call) {
+    return withState(call, std::string(), [](mg_session&, SessionState& s) {
+        return s.info != nullptr ? s.info->id : std::string();
+    });
+}
+
+}  // namespace detail
+
+size_t SessionState::symbolCount() const {
     return connection_symbols.size() + (transaction != nullptr ? transaction->symbols.size() : 0);
 }
 
-const mailgate::filter::Symbol& mg_session::symbolAt(size_t index) const {
+const filter::Symbol& SessionState::symbolAt(size_t index) const {
     return index < connection_symbols.size()
                ? connection_symbols[index]
                : transaction->symbols[index - connection_symbols.size()];
 }
 
-double mg_session::score() const {
+double SessionState::score() const {
     double total = 0;
     for (size_t i = 0; i < symbolCount(); ++i) {
         total += symbolAt(i).score;
@@ -321,10 +394,12 @@ double mg_session::score() const {
     return total;
 }
 
-namespace mailgate::plugin {
-
 const mg_host* hostTable() {
     return &kHostTable;
+}
+
+size_t liveCalls() {
+    return g_live_calls.load(std::memory_order_acquire);
 }
 
 std::string_view loadingPluginName() {
@@ -340,3 +415,26 @@ LoadingPluginScope::~LoadingPluginScope() {
 }
 
 }  // namespace mailgate::plugin
+
+mg_session::mg_session(mailgate::plugin::SessionState* state_in,
+                       const mailgate::plugin::LoadedPlugin* plugin_in, size_t plugin_index_in,
+                       mailgate::filter::Stage stage_in, bool keep_strings_in)
+    : state(state_in),
+      plugin(plugin_in),
+      plugin_index(plugin_index_in),
+      stage(stage_in),
+      keep_strings(keep_strings_in) {
+    mailgate::plugin::g_live_calls.fetch_add(1, std::memory_order_relaxed);
+}
+
+mg_session::~mg_session() {
+    mailgate::plugin::g_live_calls.fetch_sub(1, std::memory_order_release);
+}
+
+mg_str mg_session::give(std::string_view text) {
+    if (!keep_strings) {
+        return mg_str{text.data(), text.size()};
+    }
+    const std::string& copy = kept.emplace_back(text);
+    return mg_str{copy.data(), copy.size()};
+}

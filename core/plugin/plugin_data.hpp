@@ -28,6 +28,14 @@ class PluginDataSlots {
         return plugin < slots_.size() ? slots_[plugin].data : nullptr;
     }
 
+    // Moves this plugin's data (with its free function) into `other`, leaving the slot empty.
+    void moveTo(size_t plugin, PluginDataSlots& other) {
+        if (plugin < slots_.size() && slots_[plugin].data != nullptr) {
+            other.set(plugin, slots_[plugin].data, slots_[plugin].free_data);
+            slots_[plugin] = {};
+        }
+    }
+
     void clear() {
         for (auto& slot : slots_) {
             release(slot);

@@ -138,19 +138,49 @@ std::unique_ptr<LoadedPlugin> loadOne(const config::Config& config,
         return nullptr;
     }
     return std::make_unique<LoadedPlugin>(entry.name, path, std::move(library), descriptor,
-                                          instance);
+                                          instance,
+                                          settingsFor(descriptor, exported->struct_size, entry));
 }
 
 }  // namespace
 
 LoadedPlugin::LoadedPlugin(std::string name, std::filesystem::path path,
                            std::unique_ptr<boost::dll::shared_library> library,
-                           const mg_plugin_descriptor& descriptor, void* instance)
+                           const mg_plugin_descriptor& descriptor, void* instance,
+                           PluginSettings settings)
     : name_(std::move(name)),
       path_(std::move(path)),
       library_(std::move(library)),
       descriptor_(descriptor),
-      instance_(instance) {}
+      instance_(instance),
+      settings_(settings) {}
+
+PluginSettings settingsFor(const mg_plugin_descriptor& descriptor, uint32_t exported_size,
+                           const config::PluginConfig& entry) {
+    PluginSettings settings;
+    settings.timeout = entry.timeout;
+    settings.on_error = entry.on_error;
+    const bool has_abi_1_2 =
+        exported_size >= offsetof(mg_plugin_descriptor, flags) + sizeof(descriptor.flags);
+    settings.knows_new_verdicts = has_abi_1_2;
+    // Before 1.2 a plugin could add headers and nothing else, and said nothing about blocking;
+    // a 1.2 plugin that declares no edits (an old source rebuilt) keeps that.
+    settings.edits =
+        has_abi_1_2 && descriptor.edits != 0 ? descriptor.edits : uint32_t{MG_EDIT_ADD_HEADER};
+    const bool nonblocking = has_abi_1_2 && (descriptor.flags & MG_PLUGIN_NONBLOCKING) != 0;
+    switch (entry.run_on) {
+        case config::RunOn::Declared:
+            settings.on_workers = !nonblocking;
+            break;
+        case config::RunOn::IoThreads:
+            settings.on_workers = false;
+            break;
+        case config::RunOn::Workers:
+            settings.on_workers = true;
+            break;
+    }
+    return settings;
+}
 
 LoadedPlugin::~LoadedPlugin() {
     if (descriptor_.destroy != nullptr) {

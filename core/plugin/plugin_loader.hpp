@@ -1,5 +1,7 @@
 #pragma once
 
+#include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -15,13 +17,23 @@ class shared_library;
 
 namespace mailgate::plugin {
 
+// How the host calls one plugin: from its descriptor and its entry in the config.
+struct PluginSettings {
+    std::chrono::milliseconds timeout{std::chrono::seconds(30)};
+    config::OnError on_error = config::OnError::Tempfail;
+    bool on_workers = true;          // hooks run on the worker pool, not on the I/O threads
+    uint32_t edits = 0;              // MG_EDIT_* the plugin declared
+    bool knows_new_verdicts = true;  // built for ABI 1.2 or later: PENDING, QUARANTINE, ERROR
+};
+
 // One plugin loaded from its shared library, configured and ready to be called. Destroying it
 // destroys the instance and then unloads the library.
 class LoadedPlugin {
   public:
     LoadedPlugin(std::string name, std::filesystem::path path,
                  std::unique_ptr<boost::dll::shared_library> library,
-                 const mg_plugin_descriptor& descriptor, void* instance);
+                 const mg_plugin_descriptor& descriptor, void* instance,
+                 PluginSettings settings = {});
     ~LoadedPlugin();
     LoadedPlugin(const LoadedPlugin&) = delete;
     LoadedPlugin& operator=(const LoadedPlugin&) = delete;
@@ -31,6 +43,7 @@ class LoadedPlugin {
     // The plugin's descriptor, copied and zero-filled to this host's size.
     const mg_plugin_descriptor& descriptor() const { return descriptor_; }
     void* instance() const { return instance_; }
+    const PluginSettings& settings() const { return settings_; }
 
   private:
     std::string name_;
@@ -38,7 +51,12 @@ class LoadedPlugin {
     std::unique_ptr<boost::dll::shared_library> library_;
     mg_plugin_descriptor descriptor_;
     void* instance_;
+    PluginSettings settings_;
 };
+
+// The settings for a plugin with this descriptor (as copied by the loader) and config entry.
+PluginSettings settingsFor(const mg_plugin_descriptor& descriptor, uint32_t exported_size,
+                           const config::PluginConfig& entry);
 
 using PluginList = std::vector<std::unique_ptr<LoadedPlugin>>;
 

@@ -17,10 +17,11 @@ struct OutgoingMessage {
     std::string head;
     smtp::MessageBuffer* content = nullptr;
     uint64_t rest_offset = 0;
+    const std::string* replaced_body = nullptr;  // when set, it follows head instead of content
 };
 
-// The message as it leaves for the backend: our Received header on top, the client's header
-// section, the headers plugins added at its end, then the rest of the content (not copied).
+// The message as it leaves for the backend: our Received header on top, the header section as
+// the plugins left it, then the rest of the content (not copied) or the body a plugin replaced.
 OutgoingMessage composeOutgoing(const filter::SessionInfo& session,
                                 filter::Transaction& transaction, std::string_view hostname);
 
@@ -38,6 +39,7 @@ class MessagePieces {
     const OutgoingMessage& message_;
     size_t chunk_size_;
     bool head_done_ = false;
+    bool replaced_done_ = false;
     uint64_t offset_;
     std::string scratch_;
     bool failed_ = false;

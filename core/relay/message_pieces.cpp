@@ -12,6 +12,13 @@ std::string_view MessagePieces::next() {
             return message_.head;
         }
     }
+    if (message_.replaced_body != nullptr) {
+        if (replaced_done_) {
+            return {};
+        }
+        replaced_done_ = true;
+        return *message_.replaced_body;  // CRLF lines: one piece ending at a line end
+    }
     smtp::MessageBuffer& content = *message_.content;
     const uint64_t size = content.size();
     size_t want = chunk_size_;

@@ -20,16 +20,15 @@ OutgoingMessage composeOutgoing(const filter::SessionInfo& session,
 
     OutgoingMessage message;
     message.head = smtp::receivedHeader(trace);
-    const size_t header_end = transaction.headers.end;
-    message.head.append(transaction.content.view().substr(0, header_end));
-    for (const auto& [name, value] : transaction.added_headers) {
-        message.head += name;
-        message.head += ": ";
-        message.head += value;
-        message.head += "\r\n";
-    }
+    transaction.headers.appendTo(message.head);
     message.content = &transaction.content;
-    message.rest_offset = header_end;
+    if (transaction.replaced_body) {
+        message.head += "\r\n";
+        message.replaced_body = &*transaction.replaced_body;
+        message.rest_offset = transaction.content.size();
+    } else {
+        message.rest_offset = transaction.parsed_headers.end;
+    }
     return message;
 }
 

@@ -136,6 +136,12 @@ const mg_plugin_descriptor kDescriptor = {
     .on_rcpt_to = onRcptTo,
     .on_end_of_message = nullptr,
     .on_close = nullptr,
+    .on_data = nullptr,
+    .on_headers = nullptr,
+    .on_body_chunk = nullptr,
+    .on_reset = nullptr,
+    .edits = 0,
+    .flags = MG_PLUGIN_NONBLOCKING,  // table lookups only: run on the I/O threads
 };
 
 }  // namespace

@@ -36,8 +36,9 @@ def test_accepted_message_is_printed_with_edits(build, tmp_path):
     assert result.returncode == 0, result.stderr
     assert "stage rcpt_to <user@example.test>\n  relay_access: accept" in out
     assert "<user@other.example> refused: 550 5.7.1" in out
-    assert "edit: add header X-Stamp: yes" in out
-    assert "result: accepted for delivery to <user@example.test>" in out
+    assert "stage end_of_message\n  plugin stamp: edit add_header X-Stamp\n  stamp: continue" in out
+    assert ("result: accepted for delivery from <a@remote.example> to <user@example.test>"
+            in out), out
     message_part = out.split("--- message as the backend would receive it ---\n", 1)[1]
     assert message_part.startswith("Received: from client.example ([192.0.2.9])")
     # (text mode reads the CRLF line ends as plain newlines)

@@ -144,10 +144,17 @@ class Descriptor(ctypes.Structure):
                 ("create", ctypes.c_void_p), ("destroy", ctypes.c_void_p),
                 ("on_connect", ctypes.c_void_p), ("on_helo", ctypes.c_void_p),
                 ("on_mail_from", ctypes.c_void_p), ("on_rcpt_to", ctypes.c_void_p),
-                ("on_end_of_message", ctypes.c_void_p), ("on_close", ctypes.c_void_p)]
+                ("on_end_of_message", ctypes.c_void_p), ("on_close", ctypes.c_void_p),
+                # ABI 1.2
+                ("on_data", ctypes.c_void_p), ("on_headers", ctypes.c_void_p),
+                ("on_body_chunk", ctypes.c_void_p), ("on_reset", ctypes.c_void_p),
+                ("edits", ctypes.c_uint32), ("flags", ctypes.c_uint32)]
 
 
-HOOKS = ("on_connect", "on_helo", "on_mail_from", "on_rcpt_to", "on_end_of_message", "on_close")
+HOOKS = ("on_connect", "on_helo", "on_mail_from", "on_rcpt_to", "on_end_of_message", "on_close",
+         "on_data", "on_headers", "on_body_chunk", "on_reset")
+MG_EDIT_ADD_HEADER = 1
+MG_PLUGIN_NONBLOCKING = 1
 
 
 @pytest.mark.parametrize("name,hooks", [("header_stamp", {"on_end_of_message"}),
@@ -164,6 +171,9 @@ def test_descriptor(example_plugins, name, hooks):
     assert (descriptor.name, descriptor.version) == (name.encode(), b"1.0.0")
     assert descriptor.create and descriptor.destroy
     assert {hook for hook in HOOKS if getattr(descriptor, hook)} == hooks
+    # Both only add headers (sender_block by the wrapper's default) and never block.
+    assert descriptor.edits == MG_EDIT_ADD_HEADER
+    assert descriptor.flags == MG_PLUGIN_NONBLOCKING
 
 
 def test_examples_in_the_gateway(start_gateway, build, backend, example_plugins):
@@ -229,8 +239,9 @@ def test_good_example_config_checks(build, example_plugins, tmp_path):
 
 
 def test_exceptions_become_tempfail(start_gateway, build, probe_plugin):
-    """A hook that throws (std::exception or anything else) answers 4xx and logs the reason;
-    the session and the gateway carry on."""
+    """A hook that throws (std::exception or anything else) is handled by the plugin's on_error
+    policy (tempfail by default: 4xx) and the reason is logged; the session and the gateway
+    carry on."""
     gw = start_gateway(plugins=[{"name": "probe", "path": str(probe_plugin)},
                                 relay_access_entry(build)])
     with RawClient(gw.port) as client:
@@ -241,8 +252,8 @@ def test_exceptions_become_tempfail(start_gateway, build, probe_plugin):
             assert reply.code // 100 == 4, f"{rcpt}: {reply}"
         assert client.command(f"RCPT TO:<{RCPT}>").code == 250
     log = gw.log_text()
-    assert (f"plugin probe: on_rcpt_to threw: probe failure for throw-std@{LOCAL_DOMAIN}; "
-            "answering tempfail") in log, log
+    assert f"plugin probe: on_rcpt_to threw: probe failure for throw-std@{LOCAL_DOMAIN}" in log, log
+    assert "plugin probe reported an error at rcpt_to; on_error: tempfail" in log, log
     assert "on_rcpt_to threw: an exception not derived from std::exception" in log, log
 
 

@@ -34,6 +34,12 @@ static const mg_plugin_descriptor descriptor = {
     NULL, /* on_rcpt_to */
     NULL, /* on_end_of_message */
     NULL, /* on_close */
+    NULL, /* on_data */
+    NULL, /* on_headers */
+    NULL, /* on_body_chunk */
+    NULL, /* on_reset */
+    0,    /* edits */
+    0,    /* flags */
 };
 
 const mg_plugin_descriptor* mailgate_plugin_entry(void) {

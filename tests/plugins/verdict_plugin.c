@@ -5,14 +5,18 @@
  * Config: a flat YAML mapping, one `key: value` per line (no flow style, no nesting):
  *
  *   stage: rcpt_to           # connect | helo | mail_from | rcpt_to | end_of_message (default)
+ *                            # | data | headers | body_chunk
  *   verdict: reject          # continue (default) | accept | reject | tempfail | discard
- *                            # | disconnect
+ *                            # | disconnect | quarantine | error | garbage (returns 42)
+ *   sleep_ms: 2000           # optional: block this long in the hook before answering (the
+ *                            # plugin is not nonblocking, so this runs on the worker pool)
  *   code: 554                # optional reply code (reject, tempfail, disconnect only)
  *   enhanced: "5.7.1"        # optional enhanced status code
  *   text: "Rejected by verdict_plugin"  # optional reply text
  *   match: "needle"          # optional: act only when this substring occurs in the stage's
  *                            # subject: connect the client address, helo the HELO name,
- *                            # mail_from the sender, rcpt_to the recipient, end_of_message the body
+ *                            # mail_from the sender, rcpt_to the recipient, end_of_message and
+ *                            # headers the body, body_chunk the current chunk, data the sender
  *   add_header: "X-Verdict-Plugin: seen"  # optional: added at end_of_message, whatever the
  *                            # stage, match or verdict
  *
@@ -20,12 +24,14 @@
  * text is given; the code then defaults to 550, 451 or 421. Every hook that runs at the
  * configured stage, or adds the header, logs one line.
  */
+#define _POSIX_C_SOURCE 200809L /* nanosleep */
 #include <mailgate/plugin.h>
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 MAILGATE_PLUGIN_EXPORT const mg_plugin_descriptor* mailgate_plugin_entry(void);
 
@@ -34,13 +40,19 @@ typedef enum stage {
     STAGE_HELO = 1,
     STAGE_MAIL_FROM = 2,
     STAGE_RCPT_TO = 3,
-    STAGE_END_OF_MESSAGE = 4
+    STAGE_END_OF_MESSAGE = 4,
+    STAGE_DATA = 5,
+    STAGE_HEADERS = 6,
+    STAGE_BODY_CHUNK = 7
 } stage;
 
-static const char* const stage_names[] = {"connect", "helo", "mail_from", "rcpt_to",
-                                          "end_of_message"};
-static const char* const verdict_names[] = {"continue", "accept",  "reject",
-                                            "tempfail", "discard", "disconnect"};
+static const char* const stage_names[] = {"connect",        "helo", "mail_from", "rcpt_to",
+                                          "end_of_message", "data", "headers",   "body_chunk"};
+/* Indexed by mg_verdict; "pending" cannot be configured (nothing would complete it). */
+static const char* const verdict_names[] = {"continue", "accept",     "reject",    "tempfail",
+                                            "discard",  "disconnect", "(pending)", "quarantine",
+                                            "error",    "garbage"};
+#define VERDICT_GARBAGE 9 /* configured as "garbage": the hook returns 42 */
 
 #define COUNT_OF(array) (sizeof(array) / sizeof((array)[0]))
 
@@ -55,6 +67,7 @@ typedef struct plugin {
     char* match;
     char* header_name; /* from add_header */
     char* header_value;
+    long sleep_ms;
 } plugin;
 
 /* ---- small string helpers -------------------------------------------------------------- */
@@ -202,7 +215,9 @@ static int apply_setting(plugin* config, mg_load_context* load, const char* key,
     if (strcmp(key, "stage") == 0) {
         const int index = find_name(stage_names, COUNT_OF(stage_names), value);
         if (index < 0) {
-            report(host, load, key, "must be connect, helo, mail_from, rcpt_to or end_of_message");
+            report(host, load, key,
+                   "must be connect, helo, mail_from, rcpt_to, data, headers, body_chunk or "
+                   "end_of_message");
             return 0;
         }
         config->stage = (stage)index;
@@ -210,7 +225,8 @@ static int apply_setting(plugin* config, mg_load_context* load, const char* key,
         const int index = find_name(verdict_names, COUNT_OF(verdict_names), value);
         if (index < 0) {
             report(host, load, key,
-                   "must be continue, accept, reject, tempfail, discard or disconnect");
+                   "must be continue, accept, reject, tempfail, discard, disconnect, "
+                   "quarantine, error or garbage");
             return 0;
         }
         config->verdict = (mg_verdict)index;
@@ -222,6 +238,12 @@ static int apply_setting(plugin* config, mg_load_context* load, const char* key,
             return 0;
         }
         config->code = atoi(value);
+    } else if (strcmp(key, "sleep_ms") == 0) {
+        config->sleep_ms = atol(value);
+        if (config->sleep_ms <= 0 || config->sleep_ms > 60000) {
+            report(host, load, key, "must be from 1 to 60000");
+            return 0;
+        }
     } else if (strcmp(key, "enhanced") == 0) {
         return set_string(&config->enhanced, value);
     } else if (strcmp(key, "text") == 0) {
@@ -341,7 +363,12 @@ static mg_str stage_subject(const plugin* config, mg_session* session) {
         case STAGE_RCPT_TO:
             return host->current_rcpt(session);
         case STAGE_END_OF_MESSAGE:
+        case STAGE_HEADERS:
             return host->body(session);
+        case STAGE_BODY_CHUNK:
+            return host->body_chunk(session);
+        case STAGE_DATA:
+            return host->mail_from(session);
     }
     return cstr("");
 }
@@ -371,12 +398,19 @@ static mg_verdict run_stage(const plugin* config, mg_session* session, log_line*
         append(line, "no match for \"%s\", continue", config->match);
         return MG_CONTINUE;
     }
+    if (config->sleep_ms > 0) {
+        struct timespec pause;
+        pause.tv_sec = config->sleep_ms / 1000;
+        pause.tv_nsec = (config->sleep_ms % 1000) * 1000000L;
+        nanosleep(&pause, NULL);
+        append(line, "slept %ld ms, ", config->sleep_ms);
+    }
     append(line, "verdict %s", verdict_names[config->verdict]);
     apply_reply(config, session, line);
     if (config->match != NULL) {
         append(line, " (matched \"%s\")", config->match);
     }
-    return config->verdict;
+    return (int)config->verdict == VERDICT_GARBAGE ? (mg_verdict)42 : config->verdict;
 }
 
 static void add_configured_header(const plugin* config, mg_session* session, log_line* line) {
@@ -425,6 +459,18 @@ static mg_verdict on_rcpt_to(void* instance, mg_session* session) {
 
 static mg_verdict on_end_of_message(void* instance, mg_session* session) {
     return on_stage(instance, session, STAGE_END_OF_MESSAGE);
+}
+
+static mg_verdict on_data(void* instance, mg_session* session) {
+    return on_stage(instance, session, STAGE_DATA);
+}
+
+static mg_verdict on_headers(void* instance, mg_session* session) {
+    return on_stage(instance, session, STAGE_HEADERS);
+}
+
+static mg_verdict on_body_chunk(void* instance, mg_session* session) {
+    return on_stage(instance, session, STAGE_BODY_CHUNK);
 }
 
 /* ---- lifetime -------------------------------------------------------------------------- */
@@ -478,6 +524,12 @@ static const mg_plugin_descriptor descriptor = {
     on_rcpt_to,
     on_end_of_message,
     NULL, /* on_close */
+    on_data,
+    on_headers,
+    on_body_chunk,
+    NULL,               /* on_reset */
+    MG_EDIT_ADD_HEADER, /* edits */
+    0,                  /* flags: may block (sleep_ms), so it runs on the worker pool */
 };
 
 const mg_plugin_descriptor* mailgate_plugin_entry(void) {

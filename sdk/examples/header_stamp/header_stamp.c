@@ -198,7 +198,13 @@ static const mg_plugin_descriptor descriptor = {
     NULL, /* on_mail_from */
     NULL, /* on_rcpt_to */
     on_end_of_message,
-    NULL, /* on_close */
+    NULL,                  /* on_close */
+    NULL,                  /* on_data */
+    NULL,                  /* on_headers */
+    NULL,                  /* on_body_chunk */
+    NULL,                  /* on_reset */
+    MG_EDIT_ADD_HEADER,    /* edits: the only one it makes */
+    MG_PLUGIN_NONBLOCKING, /* flags: never blocks, runs on the I/O threads */
 };
 
 const mg_plugin_descriptor* mailgate_plugin_entry(void) {

@@ -55,6 +55,9 @@ bool validMessage(std::string_view text) {
 
 class SenderBlock final : public mailgate::sdk::Plugin {
   public:
+    // A lookup in a table built at load time: it never blocks, so it runs on the I/O threads.
+    static constexpr bool nonblocking = true;
+
     // Reports every mistake in the config; returns nullptr if there was one.
     static std::unique_ptr<SenderBlock> create(std::string_view yaml, ConfigErrors& errors) {
         const YAML::Node root = YAML::Load(std::string(yaml));

@@ -7,9 +7,15 @@
  * are pointer + length (not NUL-terminated unless said so).
  *
  * Ownership: every mg_str the host hands to a plugin points into host memory and is valid only
- * until the hook returns. Strings the plugin hands to the host are copied before the call returns.
+ * until the hook returns (for a hook that returned MG_PENDING: until it calls host->complete).
+ * Strings the plugin hands to the host are copied before the call returns.
  * A plugin instance (the `void* instance` returned by `create`) is shared by all sessions on all
- * I/O threads: after `create` returns it must be safe to use from several threads at once.
+ * threads: after `create` returns it must be safe to use from several threads at once.
+ *
+ * Threads: hooks of a plugin without MG_PLUGIN_NONBLOCKING run on the host's worker pool; those
+ * of a plugin with it run on the I/O threads and must never block. The host functions may be
+ * called from any thread while the hook that received the mg_session runs or is pending; the
+ * mg_session handle of one hook call must not be used in another.
  */
 #ifndef MAILGATE_PLUGIN_H
 #define MAILGATE_PLUGIN_H
@@ -23,7 +29,7 @@ extern "C" {
 
 /** Major changes are incompatible; a minor bump only appends fields. */
 #define MAILGATE_ABI_VERSION_MAJOR 1
-#define MAILGATE_ABI_VERSION_MINOR 1
+#define MAILGATE_ABI_VERSION_MINOR 2
 #define MAILGATE_ABI_VERSION \
     ((uint32_t)((MAILGATE_ABI_VERSION_MAJOR << 16) | MAILGATE_ABI_VERSION_MINOR))
 
@@ -38,13 +44,37 @@ typedef struct mg_str {
 
 /** What a hook decides. */
 typedef enum mg_verdict {
-    MG_CONTINUE = 0,  /**< no opinion: ask the next plugin */
-    MG_ACCEPT = 1,    /**< accept at this stage; later plugins are not asked at this stage */
-    MG_REJECT = 2,    /**< permanent failure (5xx); set the reply with host->set_reply */
-    MG_TEMPFAIL = 3,  /**< temporary failure (4xx) */
-    MG_DISCARD = 4,   /**< answer success to the client but deliver nothing */
-    MG_DISCONNECT = 5 /**< answer 421 and close the connection */
+    MG_CONTINUE = 0,   /**< no opinion: ask the next plugin */
+    MG_ACCEPT = 1,     /**< accept at this stage; later plugins are not asked at this stage */
+    MG_REJECT = 2,     /**< permanent failure (5xx); set the reply with host->set_reply */
+    MG_TEMPFAIL = 3,   /**< temporary failure (4xx) */
+    MG_DISCARD = 4,    /**< answer success to the client but deliver nothing */
+    MG_DISCONNECT = 5, /**< answer 421 and close the connection */
+    /* ---- ABI 1.2 ---- */
+    MG_PENDING = 6,    /**< the hook goes on elsewhere: finish it with host->complete() */
+    MG_QUARANTINE = 7, /**< deliver to the quarantine Maildir instead of the backend; answer 250 */
+    MG_ERROR = 8       /**< the hook failed: the host applies the plugin's `on_error` policy */
 } mg_verdict;
+
+/** Edits a plugin may make (ABI 1.2), declared in mg_plugin_descriptor.edits. The host refuses
+ *  and logs an edit the plugin did not declare. A plugin built before 1.2, or declaring 0, may
+ *  add headers and nothing else. */
+typedef enum mg_edit {
+    MG_EDIT_ADD_HEADER = 1u << 0,    /**< add_header */
+    MG_EDIT_CHANGE_HEADER = 1u << 1, /**< insert_header, change_header, delete_header */
+    MG_EDIT_REPLACE_BODY = 1u << 2,  /**< replace_body */
+    MG_EDIT_CHANGE_SENDER = 1u << 3, /**< change_sender */
+    MG_EDIT_ADD_RCPT = 1u << 4,      /**< add_rcpt */
+    MG_EDIT_DELETE_RCPT = 1u << 5    /**< delete_rcpt */
+} mg_edit;
+
+/** Plugin flags (ABI 1.2), in mg_plugin_descriptor.flags. */
+typedef enum mg_plugin_flag {
+    /** The hooks never block (no sleep, no blocking I/O, no lock held for long): the host calls
+     *  them on its I/O threads. Without this flag every hook runs on the host's worker pool. A
+     *  hook that has to wait for I/O should start it and return MG_PENDING instead. */
+    MG_PLUGIN_NONBLOCKING = 1u << 0
+} mg_plugin_flag;
 
 typedef enum mg_log_level {
     MG_LOG_DEBUG = 0,
@@ -132,13 +162,60 @@ typedef struct mg_host {
     void* (*session_data)(mg_session* session);
     void (*set_transaction_data)(mg_session* session, void* data, void (*free_data)(void*));
     void* (*transaction_data)(mg_session* session);
+
+    /* ---- ABI 1.2: check MG_HOST_HAS(host, field) before use ---- */
+
+    /** Finishes a hook that returned MG_PENDING, from any thread, exactly once (also after the
+     *  host gave up waiting: the handle stays valid until this call). `verdict` must not be
+     *  MG_PENDING. The reply, symbols and edits must be set before this call. Returns 0, or -1
+     *  when the hook is not pending (already completed) or the verdict is invalid; -2 when the
+     *  host had already given up (timeout or the client left): the verdict is then ignored. */
+    int (*complete)(mg_session* session, mg_verdict verdict);
+
+    /** 1 when the client connection is encrypted (STARTTLS or implicit TLS), else 0. */
+    int (*tls)(mg_session* session);
+    /** The identity the client authenticated as with AUTH; empty when it did not. */
+    mg_str (*auth_identity)(mg_session* session);
+
+    /** In on_body_chunk: the current piece of the body (after the blank line, CRLF line ends,
+     *  dot-unstuffed). Pieces end at line ends, except when a line is longer than a piece. */
+    mg_str (*body_chunk)(mg_session* session);
+    /** Octets of the message as received (headers and body), from on_headers on. */
+    uint64_t (*message_size)(mg_session* session);
+
+    /** Edits, from on_headers on (on_headers, on_body_chunk, on_end_of_message). Each is
+     *  applied at once, so later plugins see the result, and logged. All return 0, or -1 when
+     *  the edit was not declared, is malformed, or is not allowed at this stage.
+     *  Header indexes count every field of the current (edited) header section from 0;
+     *  `nth` counts fields of that name (ASCII case ignored) from 1. */
+    int (*insert_header)(mg_session* session, size_t index, mg_str name, mg_str value);
+    int (*change_header)(mg_session* session, mg_str name, size_t nth, mg_str value);
+    int (*delete_header)(mg_session* session, mg_str name, size_t nth);
+    /** Replaces the whole body (CRLF line ends, not dot-stuffed; a final CRLF is added when
+     *  missing). Lines longer than 998 octets, bare CR or LF, and NUL are refused. */
+    int (*replace_body)(mg_session* session, mg_str body);
+    /** Changes the envelope sender (without angle brackets; empty: the null sender). The
+     *  MAIL FROM parameters are kept. The backend transaction is replayed with it. */
+    int (*change_sender)(mg_session* session, mg_str address);
+    /** Adds or deletes a recipient of the message (without angle brackets). Adding one that is
+     *  already there, or deleting one that is not, returns -1. */
+    int (*add_rcpt)(mg_session* session, mg_str address);
+    int (*delete_rcpt)(mg_session* session, mg_str address);
+    /** At end of message: refuses the message for one recipient with a 4xx/5xx reply; the
+     *  others still get it. Needs no declaration. When every recipient is refused, the client
+     *  gets the first such reply; otherwise it gets the delivery's reply, and the refusals are
+     *  logged (SMTP has one reply per message). */
+    int (*reject_rcpt)(mg_session* session, mg_str address, uint16_t code, mg_str enhanced,
+                       mg_str text);
 } mg_host;
 
 /** True when the host table has `field` (a host of an older minor version lacks newer ones). */
 #define MG_HOST_HAS(host, field) \
     ((host)->struct_size >= offsetof(mg_host, field) + sizeof((host)->field))
 
-/** Every hook receives the plugin instance and the session; it returns a verdict. */
+/** Every hook receives the plugin instance and the session; it returns a verdict.
+ *  Order within a message: mail_from, rcpt_to (per recipient), data, headers, body_chunk (per
+ *  piece), end_of_message, reset. connect and helo come before, close at the very end. */
 typedef mg_verdict (*mg_hook)(void* instance, mg_session* session);
 
 /**
@@ -165,6 +242,24 @@ typedef struct mg_plugin_descriptor {
     mg_hook on_rcpt_to;
     mg_hook on_end_of_message;
     mg_hook on_close;
+
+    /* ---- ABI 1.2 (a plugin built for 1.0 or 1.1 has these zero) ---- */
+
+    /** DATA command, before the client sends the message: may refuse it up front. */
+    mg_hook on_data;
+    /** The message has arrived; its header section can be read (and edited). */
+    mg_hook on_headers;
+    /** Called for each piece of the body in order (host->body_chunk), after on_headers. */
+    mg_hook on_body_chunk;
+    /** The transaction ended: delivered, refused, RSET, new HELO or the client left. Called
+     *  for every transaction that reached MAIL FROM; its verdict is ignored. Transaction data
+     *  is freed after it. */
+    mg_hook on_reset;
+    /** MG_EDIT_* flags: the edits this plugin may make. 0 means MG_EDIT_ADD_HEADER, what every
+     *  plugin could do before ABI 1.2 (so an older source rebuilt keeps working). */
+    uint32_t edits;
+    /** MG_PLUGIN_* flags. */
+    uint32_t flags;
 } mg_plugin_descriptor;
 
 /** The signature of the entry symbol `mailgate_plugin_entry`. */

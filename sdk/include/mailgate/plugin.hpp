@@ -23,10 +23,19 @@
  * Everything here is compiled into the plugin: no C++ type, exception or allocation crosses the
  * C boundary. The macro emits the `mailgate_plugin_entry` symbol and a descriptor whose hook
  * pointers are set only for the hooks the class overrides. Every exception a hook throws is
- * caught at the boundary, logged through the host and turned into MG_TEMPFAIL; every exception
- * thrown while creating the plugin becomes a configuration error.
+ * caught at the boundary, logged through the host and turned into MG_ERROR, which the host
+ * handles with the plugin's `on_error` policy from the YAML; every exception thrown while
+ * creating the plugin becomes a configuration error.
  *
- * Thread safety: one plugin object serves every session on every I/O thread at once, which is
+ * Declarations, as static members of the class (both optional):
+ * @code
+ *     static constexpr std::uint32_t edits = MG_EDIT_ADD_HEADER | MG_EDIT_CHANGE_SENDER;
+ *     static constexpr bool nonblocking = true;  // hooks never block: run on the I/O threads
+ * @endcode
+ * Without `edits` the plugin may only add headers; without `nonblocking` its hooks run on the
+ * host's worker pool.
+ *
+ * Thread safety: one plugin object serves every session on every thread at once, which is
  * why the hooks are `const`. Keep what changes after construction in std::atomic or behind a
  * mutex (and mark it `mutable`).
  */
@@ -51,12 +60,15 @@ namespace mailgate::sdk {
 
 /** What a hook decides; each value is the mg_verdict of the same name. */
 enum class Verdict : int {
-    Continue = MG_CONTINUE,     ///< No opinion: ask the next plugin.
-    Accept = MG_ACCEPT,         ///< Accept at this stage; later plugins are not asked.
-    Reject = MG_REJECT,         ///< Permanent failure (5xx); see Session::reject().
-    Tempfail = MG_TEMPFAIL,     ///< Temporary failure (4xx); see Session::tempfail().
-    Discard = MG_DISCARD,       ///< Answer success to the client but deliver nothing.
-    Disconnect = MG_DISCONNECT  ///< Answer 421 and close the connection.
+    Continue = MG_CONTINUE,      ///< No opinion: ask the next plugin.
+    Accept = MG_ACCEPT,          ///< Accept at this stage; later plugins are not asked.
+    Reject = MG_REJECT,          ///< Permanent failure (5xx); see Session::reject().
+    Tempfail = MG_TEMPFAIL,      ///< Temporary failure (4xx); see Session::tempfail().
+    Discard = MG_DISCARD,        ///< Answer success to the client but deliver nothing.
+    Disconnect = MG_DISCONNECT,  ///< Answer 421 and close the connection.
+    Pending = MG_PENDING,        ///< Finish later with Completion::complete() (Session::defer()).
+    Quarantine = MG_QUARANTINE,  ///< Deliver to the quarantine folder instead; answer 250.
+    Error = MG_ERROR             ///< The hook failed: the host applies the on_error policy.
 };
 
 /** Severity of a log line; each value is the mg_log_level of the same name. */
@@ -210,7 +222,7 @@ class Session {
         return detail::to_view(host_->current_rcpt(session_));
     }
 
-    /** In on_end_of_message: the message's header fields. Empty before. */
+    /** From on_headers on: the header fields as edited so far. Empty before. */
     Headers headers() const { return Headers(detail::HeaderSource{host_, session_}); }
     /** The value of the first header named `name` (compared ignoring ASCII case), if any. */
     std::optional<std::string_view> header(std::string_view name) const {
@@ -221,7 +233,7 @@ class Session {
         }
         return std::nullopt;
     }
-    /** In on_end_of_message: the body after the blank line (CRLF line ends, dot-unstuffed). */
+    /** From on_headers on: the body after the blank line (CRLF line ends, dot-unstuffed). */
     std::string_view body() const { return detail::to_view(host_->body(session_)); }
 
     /**
@@ -319,6 +331,65 @@ class Session {
                    : nullptr;
     }
 
+    // ---- ABI 1.2 (on an older host these return empty values / false) ----
+
+    /** True when the client connection is encrypted. */
+    bool tls() const { return MG_HOST_HAS(host_, tls) && host_->tls(session_) == 1; }
+    /** The identity the client authenticated as; empty when it did not. */
+    std::string_view auth_identity() const {
+        return MG_HOST_HAS(host_, auth_identity) ? detail::to_view(host_->auth_identity(session_))
+                                                 : std::string_view{};
+    }
+    /** In on_body_chunk: the current piece of the body. */
+    std::string_view body_chunk() const {
+        return MG_HOST_HAS(host_, body_chunk) ? detail::to_view(host_->body_chunk(session_))
+                                              : std::string_view{};
+    }
+    /** From on_headers on: octets of the message as received. */
+    std::uint64_t message_size() const {
+        return MG_HOST_HAS(host_, message_size) ? host_->message_size(session_) : 0;
+    }
+
+    /** Edits (from on_headers to on_end_of_message; each must be declared in `edits`).
+     *  Header indexes count from 0 over the current header section; `nth` counts fields of
+     *  that name from 1. @return false when the host refused the edit (see the log). */
+    bool insert_header(std::size_t index, std::string_view name, std::string_view value) const {
+        return MG_HOST_HAS(host_, insert_header) &&
+               host_->insert_header(session_, index, detail::to_mg(name), detail::to_mg(value)) ==
+                   0;
+    }
+    bool change_header(std::string_view name, std::size_t nth, std::string_view value) const {
+        return MG_HOST_HAS(host_, change_header) &&
+               host_->change_header(session_, detail::to_mg(name), nth, detail::to_mg(value)) == 0;
+    }
+    bool delete_header(std::string_view name, std::size_t nth) const {
+        return MG_HOST_HAS(host_, delete_header) &&
+               host_->delete_header(session_, detail::to_mg(name), nth) == 0;
+    }
+    bool replace_body(std::string_view body) const {
+        return MG_HOST_HAS(host_, replace_body) &&
+               host_->replace_body(session_, detail::to_mg(body)) == 0;
+    }
+    bool change_sender(std::string_view address) const {
+        return MG_HOST_HAS(host_, change_sender) &&
+               host_->change_sender(session_, detail::to_mg(address)) == 0;
+    }
+    bool add_recipient(std::string_view address) const {
+        return MG_HOST_HAS(host_, add_rcpt) &&
+               host_->add_rcpt(session_, detail::to_mg(address)) == 0;
+    }
+    bool delete_recipient(std::string_view address) const {
+        return MG_HOST_HAS(host_, delete_rcpt) &&
+               host_->delete_rcpt(session_, detail::to_mg(address)) == 0;
+    }
+    /** At end of message: refuse the message for one recipient (4xx or 5xx). */
+    bool reject_recipient(std::string_view address, std::uint16_t code, std::string_view enhanced,
+                          std::string_view text) const {
+        return MG_HOST_HAS(host_, reject_rcpt) &&
+               host_->reject_rcpt(session_, detail::to_mg(address), code, detail::to_mg(enhanced),
+                                  detail::to_mg(text)) == 0;
+    }
+
     /** Logs a line tagged with the plugin name and this session's id. */
     void log(LogLevel level, std::string_view text) const {
         host_->log(session_, static_cast<mg_log_level>(level), detail::to_mg(text));
@@ -335,6 +406,31 @@ class Session {
         delete static_cast<T*>(data);
     }
 
+    const mg_host* host_;
+    mg_session* session_;
+};
+
+/**
+ * Finishes a hook that returned Verdict::Pending, from any thread. Get one with
+ * `Completion(session)` before returning Pending; it stays usable (and so does its session())
+ * until complete() is called, which must happen exactly once.
+ */
+class Completion {
+  public:
+    explicit Completion(const Session& session) noexcept
+        : host_(session.host()), session_(session.raw()) {}
+
+    /** The session, for replies, symbols and edits before completing. */
+    Session session() const noexcept { return Session(host_, session_); }
+
+    /** @return true when the host took the verdict; false when it had given up waiting
+     *  (timeout, client gone) or the call was already completed. */
+    bool complete(Verdict verdict) const noexcept {
+        return MG_HOST_HAS(host_, complete) &&
+               host_->complete(session_, static_cast<mg_verdict>(verdict)) == 0;
+    }
+
+  private:
     const mg_host* host_;
     mg_session* session_;
 };
@@ -432,6 +528,14 @@ class Plugin {
     /** After the end of DATA, before the message goes to the backend; headers and body are
      *  readable and Session::add_header() edits the message. */
     virtual Verdict on_end_of_message(Session& /*session*/) const { return Verdict::Continue; }
+    /** DATA, before the client sends the message. */
+    virtual Verdict on_data(Session& /*session*/) const { return Verdict::Continue; }
+    /** The header section has arrived (headers() and edits work from here on). */
+    virtual Verdict on_headers(Session& /*session*/) const { return Verdict::Continue; }
+    /** Each piece of the body in order (Session::body_chunk()). */
+    virtual Verdict on_body_chunk(Session& /*session*/) const { return Verdict::Continue; }
+    /** The transaction ended (delivered, refused, RSET, client gone). */
+    virtual void on_reset(Session& /*session*/) const {}
     /** When the session ends, however it ends (also after a refused connection). */
     virtual void on_close(Session& /*session*/) const {}
 
@@ -476,6 +580,33 @@ concept inherits_on_end_of_message =
     std::is_same_v<decltype(&T::on_end_of_message), decltype(&Plugin::on_end_of_message)>;
 template <class T>
 concept inherits_on_close = std::is_same_v<decltype(&T::on_close), decltype(&Plugin::on_close)>;
+template <class T>
+concept inherits_on_data = std::is_same_v<decltype(&T::on_data), decltype(&Plugin::on_data)>;
+template <class T>
+concept inherits_on_headers =
+    std::is_same_v<decltype(&T::on_headers), decltype(&Plugin::on_headers)>;
+template <class T>
+concept inherits_on_body_chunk =
+    std::is_same_v<decltype(&T::on_body_chunk), decltype(&Plugin::on_body_chunk)>;
+template <class T>
+concept inherits_on_reset = std::is_same_v<decltype(&T::on_reset), decltype(&Plugin::on_reset)>;
+
+template <class T>
+constexpr std::uint32_t declared_edits() noexcept {
+    if constexpr (requires { T::edits; }) {
+        return static_cast<std::uint32_t>(T::edits);
+    } else {
+        return MG_EDIT_ADD_HEADER;
+    }
+}
+template <class T>
+constexpr std::uint32_t declared_flags() noexcept {
+    if constexpr (requires { T::nonblocking; }) {
+        return T::nonblocking ? static_cast<std::uint32_t>(MG_PLUGIN_NONBLOCKING) : 0u;
+    } else {
+        return 0;
+    }
+}
 
 template <class T>
 concept has_static_create = requires(std::string_view yaml, ConfigErrors& errors) {
@@ -495,7 +626,6 @@ inline void log_escaped(const mg_host* host, mg_session* session, const char* ho
     append(hook);
     append(" threw: ");
     append(what);
-    append("; answering tempfail");
     host->log(session, MG_LOG_ERROR, mg_str{line, used});
 }
 
@@ -509,7 +639,7 @@ mg_verdict guarded(const Plugin& plugin, mg_session* session, const char* hook,
     } catch (...) {
         log_escaped(plugin.host(), session, hook, "an exception not derived from std::exception");
     }
-    return MG_TEMPFAIL;
+    return MG_ERROR;  // the host applies the plugin's on_error policy
 }
 
 // One trampoline per hook: C signature, no exception escapes.
@@ -526,16 +656,24 @@ MAILGATE_SDK_DETAIL_TRAMPOLINE(on_helo)
 MAILGATE_SDK_DETAIL_TRAMPOLINE(on_mail_from)
 MAILGATE_SDK_DETAIL_TRAMPOLINE(on_rcpt_to)
 MAILGATE_SDK_DETAIL_TRAMPOLINE(on_end_of_message)
+MAILGATE_SDK_DETAIL_TRAMPOLINE(on_data)
+MAILGATE_SDK_DETAIL_TRAMPOLINE(on_headers)
+MAILGATE_SDK_DETAIL_TRAMPOLINE(on_body_chunk)
 #undef MAILGATE_SDK_DETAIL_TRAMPOLINE
 
-inline mg_verdict on_close_trampoline(void* instance, mg_session* session) noexcept {
-    const Plugin& plugin = *static_cast<const Plugin*>(instance);
-    return guarded(plugin, session, "on_close", [&] {
-        Session view(plugin.host(), session);
-        plugin.on_close(view);
-        return Verdict::Continue;
-    });
-}
+// Hooks whose verdict the host ignores.
+#define MAILGATE_SDK_DETAIL_NOTIFY_TRAMPOLINE(hook)                                     \
+    inline mg_verdict hook##_trampoline(void* instance, mg_session* session) noexcept { \
+        const Plugin& plugin = *static_cast<const Plugin*>(instance);                   \
+        return guarded(plugin, session, #hook, [&] {                                    \
+            Session view(plugin.host(), session);                                       \
+            plugin.hook(view);                                                          \
+            return Verdict::Continue;                                                   \
+        });                                                                             \
+    }
+MAILGATE_SDK_DETAIL_NOTIFY_TRAMPOLINE(on_close)
+MAILGATE_SDK_DETAIL_NOTIFY_TRAMPOLINE(on_reset)
+#undef MAILGATE_SDK_DETAIL_NOTIFY_TRAMPOLINE
 
 template <class T>
 std::unique_ptr<T> construct(std::string_view yaml, ConfigErrors& errors) {
@@ -625,6 +763,12 @@ constexpr mg_plugin_descriptor make_descriptor(const char* name, const char* ver
     descriptor.on_end_of_message =
         inherits_on_end_of_message<T> ? nullptr : &on_end_of_message_trampoline;
     descriptor.on_close = inherits_on_close<T> ? nullptr : &on_close_trampoline;
+    descriptor.on_data = inherits_on_data<T> ? nullptr : &on_data_trampoline;
+    descriptor.on_headers = inherits_on_headers<T> ? nullptr : &on_headers_trampoline;
+    descriptor.on_body_chunk = inherits_on_body_chunk<T> ? nullptr : &on_body_chunk_trampoline;
+    descriptor.on_reset = inherits_on_reset<T> ? nullptr : &on_reset_trampoline;
+    descriptor.edits = declared_edits<T>();
+    descriptor.flags = declared_flags<T>();
     return descriptor;
 }
 

@@ -42,7 +42,7 @@ TEST(PluginLoaderTest, RefusesOtherAbiMajor) {
     ASSERT_EQ(errors.size(), 1u);
     EXPECT_NE(errors[0].message.find("plugin 'bad'"), std::string::npos);
     EXPECT_NE(errors[0].message.find("ABI 99."), std::string::npos);
-    EXPECT_NE(errors[0].message.find("ABI 1.1"), std::string::npos);
+    EXPECT_NE(errors[0].message.find("ABI 1.2"), std::string::npos);
     EXPECT_EQ(errors[0].line, 3);  // the plugin's list item
 }
 
@@ -102,6 +102,35 @@ TEST(PluginLoaderTest, AbiVersionRules) {
     EXPECT_NE(checkAbi(descriptor).find("too small"), std::string::npos);
     descriptor.struct_size = sizeof descriptor + 8;
     EXPECT_NE(checkAbi(descriptor).find("larger"), std::string::npos);
+}
+
+// A plugin built for ABI 1.0 or 1.1 (a shorter descriptor) may add headers, runs on the worker
+// pool, and cannot answer the verdicts 1.2 added; a 1.2 plugin gets what it declares.
+TEST(PluginLoaderTest, SettingsByAbiMinor) {
+    config::PluginConfig entry;
+    entry.timeout = std::chrono::milliseconds(1500);
+    entry.on_error = config::OnError::Accept;
+    mg_plugin_descriptor descriptor{};
+    descriptor.edits = MG_EDIT_CHANGE_SENDER;
+    descriptor.flags = MG_PLUGIN_NONBLOCKING;
+    const PluginSettings old = settingsFor(
+        descriptor, static_cast<uint32_t>(offsetof(mg_plugin_descriptor, on_data)), entry);
+    EXPECT_EQ(old.edits, uint32_t{MG_EDIT_ADD_HEADER});
+    EXPECT_TRUE(old.on_workers);
+    EXPECT_FALSE(old.knows_new_verdicts);
+    EXPECT_EQ(old.timeout.count(), 1500);
+    EXPECT_EQ(old.on_error, config::OnError::Accept);
+
+    const PluginSettings current = settingsFor(descriptor, sizeof descriptor, entry);
+    EXPECT_EQ(current.edits, uint32_t{MG_EDIT_CHANGE_SENDER});
+    EXPECT_FALSE(current.on_workers);
+    EXPECT_TRUE(current.knows_new_verdicts);
+
+    entry.run_on = config::RunOn::Workers;  // the YAML overrides the declaration
+    EXPECT_TRUE(settingsFor(descriptor, sizeof descriptor, entry).on_workers);
+    descriptor.edits = 0;  // an older source rebuilt: headers only
+    EXPECT_EQ(settingsFor(descriptor, sizeof descriptor, entry).edits,
+              uint32_t{MG_EDIT_ADD_HEADER});
 }
 
 }  // namespace

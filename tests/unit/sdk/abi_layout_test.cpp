@@ -15,6 +15,10 @@ static_assert(offsetof(mg_str, len) == 8);
 
 static_assert(MG_CONTINUE == 0 && MG_ACCEPT == 1 && MG_REJECT == 2 && MG_TEMPFAIL == 3 &&
               MG_DISCARD == 4 && MG_DISCONNECT == 5);
+static_assert(MG_PENDING == 6 && MG_QUARANTINE == 7 && MG_ERROR == 8);
+static_assert(MG_EDIT_ADD_HEADER == 1 && MG_EDIT_CHANGE_HEADER == 2 && MG_EDIT_REPLACE_BODY == 4 &&
+              MG_EDIT_CHANGE_SENDER == 8 && MG_EDIT_ADD_RCPT == 16 && MG_EDIT_DELETE_RCPT == 32);
+static_assert(MG_PLUGIN_NONBLOCKING == 1);
 static_assert(MG_LOG_DEBUG == 0 && MG_LOG_INFO == 1 && MG_LOG_WARNING == 2 && MG_LOG_ERROR == 3);
 
 static_assert(offsetof(mg_host, struct_size) == 0);
@@ -47,7 +51,21 @@ static_assert(offsetof(mg_host, set_session_data) == 192);
 static_assert(offsetof(mg_host, session_data) == 200);
 static_assert(offsetof(mg_host, set_transaction_data) == 208);
 static_assert(offsetof(mg_host, transaction_data) == 216);
-static_assert(sizeof(mg_host) == 224);
+// ABI 1.2
+static_assert(offsetof(mg_host, complete) == 224);
+static_assert(offsetof(mg_host, tls) == 232);
+static_assert(offsetof(mg_host, auth_identity) == 240);
+static_assert(offsetof(mg_host, body_chunk) == 248);
+static_assert(offsetof(mg_host, message_size) == 256);
+static_assert(offsetof(mg_host, insert_header) == 264);
+static_assert(offsetof(mg_host, change_header) == 272);
+static_assert(offsetof(mg_host, delete_header) == 280);
+static_assert(offsetof(mg_host, replace_body) == 288);
+static_assert(offsetof(mg_host, change_sender) == 296);
+static_assert(offsetof(mg_host, add_rcpt) == 304);
+static_assert(offsetof(mg_host, delete_rcpt) == 312);
+static_assert(offsetof(mg_host, reject_rcpt) == 320);
+static_assert(sizeof(mg_host) == 328);
 
 static_assert(offsetof(mg_plugin_descriptor, struct_size) == 0);
 static_assert(offsetof(mg_plugin_descriptor, abi_version) == 4);
@@ -61,7 +79,14 @@ static_assert(offsetof(mg_plugin_descriptor, on_mail_from) == 56);
 static_assert(offsetof(mg_plugin_descriptor, on_rcpt_to) == 64);
 static_assert(offsetof(mg_plugin_descriptor, on_end_of_message) == 72);
 static_assert(offsetof(mg_plugin_descriptor, on_close) == 80);
-static_assert(sizeof(mg_plugin_descriptor) == 88);
+// ABI 1.2
+static_assert(offsetof(mg_plugin_descriptor, on_data) == 88);
+static_assert(offsetof(mg_plugin_descriptor, on_headers) == 96);
+static_assert(offsetof(mg_plugin_descriptor, on_body_chunk) == 104);
+static_assert(offsetof(mg_plugin_descriptor, on_reset) == 112);
+static_assert(offsetof(mg_plugin_descriptor, edits) == 120);
+static_assert(offsetof(mg_plugin_descriptor, flags) == 124);
+static_assert(sizeof(mg_plugin_descriptor) == 128);
 
 // A host table of ABI 1.0 size lacks the 1.1 fields; the full one has them.
 TEST(AbiLayoutTest, HostHasChecksTheSize) {
@@ -69,8 +94,11 @@ TEST(AbiLayoutTest, HostHasChecksTheSize) {
     host.struct_size = offsetof(mg_host, local_address);
     EXPECT_TRUE(MG_HOST_HAS(&host, add_header));
     EXPECT_FALSE(MG_HOST_HAS(&host, local_address));
-    host.struct_size = sizeof(mg_host);
+    host.struct_size = offsetof(mg_host, complete);  // ABI 1.1
     EXPECT_TRUE(MG_HOST_HAS(&host, transaction_data));
+    EXPECT_FALSE(MG_HOST_HAS(&host, complete));
+    host.struct_size = sizeof(mg_host);
+    EXPECT_TRUE(MG_HOST_HAS(&host, reject_rcpt));
 }
 
 // The version word packs major and minor as documented.

@@ -1,0 +1,26 @@
+#pragma once
+
+namespace mailgate::filter {
+
+// Where in the SMTP dialogue a plugin hook runs, in the order they come.
+enum class Stage {
+    Connect,
+    Helo,
+    MailFrom,
+    RcptTo,
+    Data,
+    Headers,
+    Body,
+    EndOfMessage,
+    Reset,
+    Close,
+};
+
+const char* stageName(Stage stage);
+
+// From on_headers on, the message can be read and edited.
+inline bool isMessageStage(Stage stage) {
+    return stage == Stage::Headers || stage == Stage::Body || stage == Stage::EndOfMessage;
+}
+
+}  // namespace mailgate::filter
