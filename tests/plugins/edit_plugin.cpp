@@ -10,7 +10,7 @@
 //   change_header: Subject 1 new value
 //   delete_header: X-Drop 1
 //   add_header: X-Added: yes
-//   replace_body: line one\nline two     (\n becomes CRLF)
+//   replace_body: line one|line two      (| becomes CRLF)
 //   change_sender: new@example.test      (<> for the null sender)
 //   add_rcpt / delete_rcpt / reject_rcpt: user@example.test
 //   pending_ms: 300             returns Pending; a thread completes with `verdict` after 300 ms
@@ -187,8 +187,8 @@ class EditPlugin final : public mailgate::sdk::Plugin {
         }
         if (has("replace_body")) {
             std::string body = setting("replace_body");
-            for (size_t at = body.find("\\n"); at != std::string::npos; at = body.find("\\n")) {
-                body.replace(at, 2, "\r\n");
+            for (size_t at = body.find('|'); at != std::string::npos; at = body.find('|')) {
+                body.replace(at, 1, "\r\n");
             }
             report(session, "replace_body", session.replace_body(body));
         }
