@@ -31,7 +31,7 @@ bool knownVerdict(int verdict, bool knows_new_verdicts) {
 
 // Runs the hook on whatever thread this is and records its outcome in the call.
 void runHook(const std::shared_ptr<mg_session>& call, mg_hook hook, void* instance,
-             bool knows_pending, bool wake_when_done) {
+             bool knows_pending) {
     int verdict = kThrew;
     try {
         verdict = hook(instance, call.get());
@@ -57,8 +57,8 @@ void runHook(const std::shared_ptr<mg_session>& call, mg_hook hook, void* instan
             call->status = CallStatus::Done;
             call->result = verdict;
         }
-        if (call->status == CallStatus::Done && wake_when_done) {
-            wake = call->wake;
+        if (call->status == CallStatus::Done) {
+            wake = call->wake;  // empty unless the session is already waiting
         }
     }
     if (wake) {
@@ -85,29 +85,35 @@ awaitable<CallResult> callHook(const plugin::LoadedPlugin& plugin, size_t index,
     const plugin::PluginSettings& settings = plugin.settings();
     auto call = std::make_shared<mg_session>(&state, &plugin, index, stage, settings.on_workers);
     call->keep_alive = std::move(keep_alive);
-    auto timer = std::make_shared<asio::steady_timer>(executor);
-    call->wake = [executor, weak_timer = std::weak_ptr(timer)] {
-        asio::post(executor, [weak_timer] {
-            if (auto waiting = weak_timer.lock()) {
-                waiting->cancel();
-            }
-        });
-    };
     if (settings.on_workers) {
         asio::post(workerPool(),
                    [call, hook, instance = plugin.instance(), knows = settings.knows_new_verdicts] {
-                       runHook(call, hook, instance, knows, true);
+                       runHook(call, hook, instance, knows);
                    });
     } else {
-        runHook(call, hook, plugin.instance(), settings.knows_new_verdicts, false);
+        runHook(call, hook, plugin.instance(), settings.knows_new_verdicts);
     }
 
-    const auto finished = [&] {
+    // Most inline hooks are done here already: no timer for them. Otherwise whoever finishes
+    // the call (a worker, complete()) wakes us through `wake`, set under the lock so that either
+    // it sees the wake or we see the verdict.
+    std::shared_ptr<asio::steady_timer> timer;
+    bool finished = false;
+    {
         const std::lock_guard lock(call->mutex);
-        return call->status == CallStatus::Done;
-    };
-    if (!finished()) {
-        timer->expires_after(settings.timeout);
+        finished = call->status == CallStatus::Done;
+        if (!finished) {
+            timer = std::make_shared<asio::steady_timer>(executor, settings.timeout);
+            call->wake = [executor, weak_timer = std::weak_ptr(timer)] {
+                asio::post(executor, [weak_timer] {
+                    if (auto waiting = weak_timer.lock()) {
+                        waiting->cancel();
+                    }
+                });
+            };
+        }
+    }
+    if (!finished) {
         co_await timer->async_wait(use_nothrow);
     }
 
