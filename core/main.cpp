@@ -171,6 +171,7 @@ int policyTest(int argc, char** argv) {
     }
     std::string output;
     const auto wait = config.limits.shutdown_timeout;
+    filter::startWorkerPool(config.plugin_workers);
     const int result = cli::runPolicyTest(config, std::move(plugins), input, output);
     std::fputs(output.c_str(), stdout);
     return exitAfterPluginCalls(result, wait);
