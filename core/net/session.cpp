@@ -33,8 +33,8 @@ Session::Session(tcp::socket socket, RuntimePtr runtime, SessionRegistry& regist
     socket_.set_option(tcp::no_delay(true), ec);
     socket_.non_blocking(true, ec);  // fillInput reads only after a readiness wait
     plugin_session_.info = &info_;
-    backend_ = relay::makeBackend(runtime_.config.backend, runtime_.config.server.hostname,
-                                  socket_.get_executor());
+    backend_ = relay::makeSessionBackend(runtime_.router, info_, runtime_.config.server.hostname,
+                                         socket_.get_executor());
     registry_.add(this);
 }
 
