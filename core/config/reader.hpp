@@ -75,8 +75,9 @@ std::optional<std::chrono::milliseconds> durationValue(Diagnostics& diag, const 
 std::optional<std::string> stringValue(Diagnostics& diag, const Entry& entry,
                                        std::string_view expected);
 std::optional<std::string> domainValue(Diagnostics& diag, const Entry& entry);
-// "host:port" or a non-empty list of them.
-std::optional<std::vector<Endpoint>> endpointsValue(Diagnostics& diag, const Entry& entry);
+// "host:port" or a non-empty list of them; with allowUnix also "unix:/absolute/path".
+std::optional<std::vector<Endpoint>> endpointsValue(Diagnostics& diag, const Entry& entry,
+                                                    bool allowUnix = false);
 
 // Stores a valid value, leaving the default in place otherwise.
 template <class Target, class Value>
@@ -139,6 +140,7 @@ FieldReader stringField(Diagnostics& diag, Target& target, std::string_view expe
 
 FieldReader durationField(Diagnostics& diag, std::chrono::milliseconds& target, bool allowZero);
 FieldReader domainField(Diagnostics& diag, std::string& target);
-FieldReader endpointsField(Diagnostics& diag, std::vector<Endpoint>& target);
+FieldReader endpointsField(Diagnostics& diag, std::vector<Endpoint>& target,
+                           bool allowUnix = false);
 
 }  // namespace mailgate::config::detail

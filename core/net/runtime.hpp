@@ -4,6 +4,7 @@
 
 #include "core/config/config.hpp"
 #include "core/filter/chain.hpp"
+#include "core/relay/router.hpp"
 
 namespace mailgate::net {
 
@@ -12,10 +13,15 @@ namespace mailgate::net {
 // and the old plugins are destroyed when its last session ends.
 struct Runtime {
     Runtime(config::Config config_in, plugin::PluginList plugins)
-        : config(std::move(config_in)), chain(std::move(plugins)) {}
+        : config(std::move(config_in)),
+          chain(std::move(plugins)),
+          router(config, relay::ServerHealth::shared()) {}
 
     const config::Config config;
     const filter::FilterChain chain;
+    // The backend routes of this config; server health is shared process-wide (and so
+    // survives a reload), round-robin turns are per config.
+    const relay::Router router;
 };
 
 using RuntimePtr = std::shared_ptr<const Runtime>;

@@ -69,7 +69,15 @@ class Backend {
     virtual void abort() = 0;
 };
 
-std::unique_ptr<Backend> makeBackend(const config::BackendConfig& config,
-                                     const std::string& hostname, asio::any_io_executor executor);
+class Router;
+
+// The backend side of one client session over every configured route: a transaction goes to
+// the route of its first recipient (with routes configured, MAIL is sent to the backend with
+// that recipient, and answered 250 locally before). A recipient of another route gets
+// 452 4.5.3, so the client sends it in a separate transaction.
+std::unique_ptr<Backend> makeSessionBackend(const Router& router,
+                                            const filter::SessionInfo& session,
+                                            const std::string& hostname,
+                                            asio::any_io_executor executor);
 
 }  // namespace mailgate::relay
