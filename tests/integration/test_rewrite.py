@@ -63,6 +63,19 @@ def test_sender_domain_and_from_header(start_gateway, build, backend):
     assert message.startswith(b"From: Alice <alice@new.example>\r\nTo: bob@example.test, ")
 
 
+def test_sender_regex_with_captures(start_gateway, build, backend):
+    """A regex sender entry: captures build the new MAIL FROM; the exact entry for another
+    address is not used; Reply-To follows the sender map."""
+    gw = start_gateway(plugins=[relay(build), rewrite_entry(
+        build, sender_map=[{"regex": r"^([^@+]+)\+[^@]*@(.+)$", "to": r"\1@\2"},
+                           {"match": "other@old.example", "to": "x@new.example"}],
+        address_headers=["Reply-To"])])
+    content = b"Reply-To: <alice+list@old.example>\r\n" + CONTENT
+    tx, message = delivered(gw, backend, sender="alice+list@old.example", content=content)
+    assert tx.sender == "alice@old.example"
+    assert message.startswith(b"Reply-To: <alice@old.example>\r\nFrom: Alice <alice@old.example>")
+
+
 def test_recipient_regex_with_captures(start_gateway, build, backend):
     """A regex recipient entry with captures: the backend gets RCPT for the new addresses, the
     unmapped recipient first, and To/Cc carry the new addresses with their display names."""
