@@ -2,6 +2,7 @@
 backend receives, located config errors, `mailgate test` output and the shipped example."""
 
 import re
+import subprocess
 
 from mailgate_process import relay_access_entry, run_mailgate, to_yaml
 from smtp_client import RawClient, open_session, send_message
@@ -235,3 +236,14 @@ def test_example_config_passes_check(build, mailgate_binary, tmp_path):
     result = run_mailgate(build, ["--check-config", str(example)], cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "ok (2 plugins loaded)" in result.stdout, result.stdout
+
+
+def test_unit_tests_pass(build):
+    """The plugin's GoogleTest binary. CTest does not see plugins/*/tests (the root
+    CMakeLists.txt enables testing after add_subdirectory(plugins)), so it runs from here."""
+    binary = build.build_dir / "bin" / "rewrite_tests"
+    assert binary.is_file(), f"{binary} not built"
+    result = subprocess.run([str(binary)], capture_output=True, text=True, timeout=120,
+                            stdin=subprocess.DEVNULL)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert "[  PASSED  ]" in result.stdout
