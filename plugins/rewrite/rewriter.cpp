@@ -29,35 +29,64 @@ void rewriteSender(const RewriteConfig& config, const Envelope& envelope, Messag
     }
 }
 
-// Swaps one recipient for another without ever losing it: when the new one cannot be added,
-// the old one stays (or comes back).
-void replaceRecipient(const std::string& old_rcpt, const std::string& new_rcpt, Message& message) {
-    if (!equalsIgnoreCase(old_rcpt, new_rcpt)) {
-        if (message.addRecipient(new_rcpt) || hasRecipient(message, new_rcpt)) {
-            static_cast<void>(message.deleteRecipient(old_rcpt));
-            return;
-        }
-    }
-    // The same address in another case, or the list is full: make room first.
-    if (message.deleteRecipient(old_rcpt) && !message.addRecipient(new_rcpt)) {
-        static_cast<void>(message.addRecipient(old_rcpt));
-        message.warn("recipient <" + old_rcpt + "> not rewritten: the host refused <" + new_rcpt +
-                     ">");
-    }
+bool contains(const std::vector<std::string>& list, std::string_view address) {
+    return std::any_of(list.begin(), list.end(),
+                       [&](const std::string& item) { return equalsIgnoreCase(item, address); });
 }
 
+void refusedRecipient(const std::string& old_rcpt, const std::string& new_rcpt, Message& message) {
+    message.warn("recipient <" + old_rcpt + "> not rewritten: the host refused <" + new_rcpt + ">");
+}
+
+// Adds `new_rcpt` for `old_rcpt`; false when the host refuses it. `targets` is what every
+// recipient maps to: an old address still wanted by another recipient is kept.
+bool addRewritten(const std::string& old_rcpt, const std::string& new_rcpt,
+                  const std::vector<std::string>& targets, Message& message) {
+    if (!equalsIgnoreCase(old_rcpt, new_rcpt)) {
+        if (hasRecipient(message, new_rcpt) || message.addRecipient(new_rcpt)) {
+            return true;
+        }
+        if (contains(targets, old_rcpt)) {
+            return false;
+        }
+    }
+    // The same address in another case, or a full list: the old one has to go first, and
+    // comes back when the new one is refused, so no recipient is ever lost.
+    if (!message.deleteRecipient(old_rcpt)) {
+        return false;
+    }
+    if (message.addRecipient(new_rcpt)) {
+        return true;
+    }
+    static_cast<void>(message.addRecipient(old_rcpt));
+    return false;
+}
+
+// Every recipient is looked up in the envelope as the client gave it, so A->B and B->C give
+// B and C (not C twice), and two recipients mapped to one address become one.
 void rewriteRecipients(const RewriteConfig& config, const Envelope& envelope, Message& message) {
-    std::vector<std::pair<std::string, std::string>> changes;
-    for (const std::string_view rcpt : envelope.recipient_views) {
+    const std::vector<std::string>& originals = envelope.recipients;
+    std::vector<std::string> targets;
+    std::vector<bool> changed;
+    for (const std::string& rcpt : originals) {
         const std::vector<std::string_view> only{rcpt};
         Context context = envelope.context;
         context.recipients = &only;
-        if (auto mapped = config.recipient_map.lookup(rcpt, context)) {
-            changes.emplace_back(std::string(rcpt), std::move(*mapped));
+        auto mapped = config.recipient_map.lookup(rcpt, context);
+        changed.push_back(mapped.has_value());
+        targets.push_back(mapped ? std::move(*mapped) : rcpt);
+    }
+    for (size_t i = 0; i < originals.size(); ++i) {
+        if (changed[i] && !addRewritten(originals[i], targets[i], targets, message)) {
+            refusedRecipient(originals[i], targets[i], message);
+            targets[i] = originals[i];
+            changed[i] = false;
         }
     }
-    for (const auto& [old_rcpt, new_rcpt] : changes) {
-        replaceRecipient(old_rcpt, new_rcpt, message);
+    for (size_t i = 0; i < originals.size(); ++i) {
+        if (changed[i] && !contains(targets, originals[i])) {
+            static_cast<void>(message.deleteRecipient(originals[i]));  // gone already: fine
+        }
     }
 }
 

@@ -73,6 +73,23 @@ TEST(RewriterTest, RecipientsMerge) {
     EXPECT_TRUE(m.warnings.empty());
 }
 
+// Each recipient is mapped once from the envelope the client gave: A->B and B->C keep B,
+// and a swap keeps both.
+TEST(RewriterTest, RecipientChainsAndSwaps) {
+    FakeMessage m = message();
+    m.rcpts = {"a@x.example", "b@x.example"};
+    rewriteMessage(config(R"(recipient_map: [{match: a@x.example, to: b@x.example},
+                                              {match: b@x.example, to: c@x.example}])"),
+                   m);
+    EXPECT_EQ(m.rcpts, (Rcpts{"b@x.example", "c@x.example"}));
+    m.rcpts = {"a@x.example", "b@x.example"};
+    rewriteMessage(config(R"(recipient_map: [{match: a@x.example, to: b@x.example},
+                                              {match: b@x.example, to: a@x.example}])"),
+                   m);
+    EXPECT_EQ(m.rcpts, (Rcpts{"a@x.example", "b@x.example"}));
+    EXPECT_TRUE(m.warnings.empty());
+}
+
 // A change of case only, and a full list, still rewrite.
 TEST(RewriterTest, CaseChangeAndFullList) {
     FakeMessage m = message();
