@@ -281,8 +281,8 @@ class Reader {
     }
 
     void addressHeaders(const YAML::Node& node, const std::string& path) {
-        if (node.IsNull()) {
-            return;
+        if (node.IsNull() || (node.IsSequence() && node.size() == 0)) {
+            return;  // none: the envelope only
         }
         strings(node, path, [&](const std::string& text, const std::string& item) {
             static const std::vector<AddressHeader> known = {

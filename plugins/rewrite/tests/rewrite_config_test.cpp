@@ -26,7 +26,8 @@ void expectError(const std::string& yaml, const std::string& path, const std::st
 
 // No config is an empty rule set.
 TEST(RewriteConfigTest, EmptyConfig) {
-    for (const char* text : {"", "~", "{}", "# nothing\n", "sender_map:\nheader_rules:\n"}) {
+    for (const char* text : {"", "~", "{}", "# nothing\n", "sender_map:\nheader_rules:\n",
+                             "sender_map: []\naddress_headers: []\nheader_rules: []\n"}) {
         const auto result = parseRewriteConfig(text);
         EXPECT_TRUE(result.errors.empty()) << text << issues(result);
         EXPECT_TRUE(result.config.sender_map.empty());
