@@ -1,5 +1,6 @@
 """Every configuration shipped in config/ passes `mailgate --check-config` (plugins loaded)."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -20,7 +21,10 @@ def test_every_deployment_has_a_config():
 def test_sample_passes_check_config(build, mailgate_binary, path: Path):
     result = run_mailgate(build, ["--check-config", str(path)], cwd=build.source_dir)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == f"{path}: ok (1 plugins loaded)", result.stdout
+    # At least one plugin (relay_access); examples of other plugins load more.
+    loaded = re.fullmatch(rf"{re.escape(str(path))}: ok \((\d+) plugins loaded\)",
+                          result.stdout.strip())
+    assert loaded and int(loaded.group(1)) >= 1, result.stdout
     assert result.stderr == "", result.stderr
 
 
