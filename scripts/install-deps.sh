@@ -17,6 +17,7 @@ PACKAGES=(
     libapparmor1 libcap2 libexttextcat-2.0-0 libicu72 liblua5.4-0 liblz4-1 libsodium23
     libstemmer0d libtirpc3 libunwind8 libwrap0 libzstd1
     util-linux  # unshare(1), for the private Dovecot's mount namespace
+    libc-ares-dev dnsmasq-base  # the dnsbl plugin: c-ares to build, dnsmasq for its tests
 )
 
 missing=()
