@@ -4,7 +4,9 @@ tempfail action and config errors. The test client is 127.0.0.1, so the lists na
 
 import copy
 import re
+import signal
 import subprocess
+import threading
 import time
 
 import pytest
@@ -206,6 +208,50 @@ def test_cache_entry_expires_with_its_ttl(start_gateway, build, backend, dns):
     time.sleep(1.2)
     assert deliver(gw.port).code == 250
     assert server.queries(f"{CLIENT_V4}.zen.test") == 2
+
+
+def test_concurrent_sessions_all_refused(start_gateway, build, backend, dns):
+    """Eight clients at once, on two I/O threads: each gets the refusal; sessions that ask
+    while the same query is in flight share it, so there are at most eight queries."""
+    server = dns(["zen.test"], {f"{CLIENT_V4}.zen.test": "127.0.0.2"})
+    gw = start_gateway(server={"threads": 2}, plugins=[
+        dnsbl_entry(build, server.address, [{"zone": "zen.test"}]), relay_access_entry(build)])
+    codes = []
+
+    def connect():
+        with RawClient(gw.port, timeout=10) as client:
+            codes.append(client.greeting().code)
+
+    clients = [threading.Thread(target=connect) for _ in range(8)]
+    for client in clients:
+        client.start()
+    for client in clients:
+        client.join(timeout=15)
+    assert codes == [554] * 8
+    assert 1 <= server.queries(f"{CLIENT_V4}.zen.test") <= 8
+
+
+def test_reload_while_a_lookup_is_pending(start_gateway, build, backend):
+    """SIGHUP while a session waits on a silent resolver: the old instance finishes that lookup
+    (fail open, the client is greeted and delivers), then goes; the gateway keeps running."""
+    silent = SilentResolver()
+    try:
+        entry = dnsbl_entry(build, silent.address, [{"zone": "zen.test"}], timeout="1s")
+        gw = gateway_with(start_gateway, build, entry)
+        with RawClient(gw.port, timeout=10) as client:
+            time.sleep(0.2)  # the connect hook is pending now
+            config = gateway_config(build, backend.port,
+                                    plugins=[entry, relay_access_entry(build)])
+            write_config(gw.config_path, config, port=gw.port)
+            gw.send_signal(signal.SIGHUP)
+            assert gw.wait_for_log("configuration reloaded", timeout=10), gw.log_text()
+            open_session(client)
+            assert send_message(client, SENDER, [RCPT], CONTENT).code == 250
+            client.command("QUIT")
+        assert "counted as not listed (fail open)" in gw.log_text()
+        assert gw.running()
+    finally:
+        silent.close()
 
 
 def test_tempfail_action(start_gateway, build, backend, dns):
