@@ -261,7 +261,7 @@ def test_tempfail_action(start_gateway, build, backend, dns):
         build, server.address, [{"zone": "zen.test"}], action="tempfail"))
     with RawClient(gw.port, timeout=10) as client:
         greeting = client.greeting()
-        assert greeting.code // 100 == 4, str(greeting)
+        assert greeting.code == 421, str(greeting)  # the host closes a connect tempfail with 421
         assert "listed by zen.test" in greeting.text
     assert backend.transactions == []
 
@@ -306,3 +306,19 @@ def test_missing_zones_is_a_config_error(build, mailgate_binary, tmp_path):
     result = run_mailgate(build, ["--check-config", str(path)], cwd=tmp_path)
     assert result.returncode == 1
     assert "at least one zone is required" in result.stdout + result.stderr
+
+
+def test_policy_test_command_shows_the_listing(build, mailgate_binary, backend, dns, tmp_path):
+    """`mailgate test --client-ip` asks the lists too: refused at connect, with the symbol."""
+    server = dns(["zen.test"], {f"{CLIENT_V4}.zen.test": "127.0.0.2"})
+    config = gateway_config(build, backend.port, plugins=[
+        dnsbl_entry(build, server.address, [{"zone": "zen.test", "weight": 3}]),
+        relay_access_entry(build)])
+    path = write_config(tmp_path / "policy.yaml", config)
+    message = tmp_path / "message.eml"
+    message.write_bytes(CONTENT)
+    result = run_mailgate(build, ["test", "--config", str(path), "--from", SENDER, "--rcpt", RCPT,
+                                  "--client-ip", "127.0.0.1", str(message)], cwd=tmp_path)
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert "symbol DNSBL_ZEN_TEST +3.00" in result.stdout
+    assert "refused at connect by dnsbl: 554 5.7.1" in result.stdout
