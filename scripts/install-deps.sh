@@ -18,6 +18,7 @@ PACKAGES=(
     libstemmer0d libtirpc3 libunwind8 libwrap0 libzstd1
     util-linux  # unshare(1), for the private Dovecot's mount namespace
     libre2-dev  # the rewrite plugin's regexes
+    libc-ares-dev dnsmasq-base  # the dnsbl plugin: c-ares to build, dnsmasq for its tests
 )
 
 missing=()
