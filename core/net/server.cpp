@@ -247,8 +247,10 @@ class Server::Impl {
         const auto peer = socket.remote_endpoint(ec);
         const std::string peer_text = ec ? "unknown peer" : endpointText(peer);
         if (ec || !inNetworks(peer.address(), settings.trusted_networks)) {
-            ops::logWarning("PROXY listener: connection from " + peer_text +
-                            " refused: not in server.proxy_protocol.trusted_networks");
+            // info, not warning: anyone can cause this line; a bad header from a trusted
+            // balancer (below) is a configuration problem.
+            ops::logInfo("PROXY listener: connection from " + peer_text +
+                         " refused: not in server.proxy_protocol.trusted_networks");
             co_return std::nullopt;
         }
         ProxyOutcome outcome = co_await readProxyHeader(socket, settings.timeout);
