@@ -123,7 +123,17 @@ void readProxyProtocol(Diagnostics& diag, const Entry& entry, ProxyProtocolConfi
                  }
              }},
             {"trusted_networks", networksField(diag, proxy.trusted_networks)},
-            {"timeout", durationField(diag, proxy.timeout, false)},
+            {"timeout",
+             [&](const Entry& value) {
+                 auto timeout = detail::durationValue(diag, value, false);
+                 // A balancer sends the header at once; a short bound also keeps a shutdown
+                 // from waiting long for headers still pending.
+                 if (timeout && *timeout > std::chrono::minutes(1)) {
+                     fail(diag, value, "must be at most 1m, got '" + value.node.Scalar() + "'");
+                     timeout.reset();
+                 }
+                 assign(proxy.timeout, timeout);
+             }},
         });
     if (entry.node.IsMap() && !read.contains("listeners")) {
         missingKey(diag, entry, "listeners", "required: the listeners that expect a PROXY header");

@@ -145,6 +145,22 @@ backend:
             "test.yaml:11:23: limits.ipv6_prefix_length: must be at most 128, got '129'"));
 }
 
+// The header timeout is at most a minute: a balancer sends the header at once.
+TEST(AbuseConfigTest, ProxyTimeoutBound) {
+    const LoadResult result = load(R"(
+server:
+  proxy_protocol:
+    listeners: "127.0.0.1:2525"
+    trusted_networks: ["10.0.0.0/8"]
+    timeout: 2m
+backend:
+  servers: ["127.0.0.1:10025"]
+)");
+    EXPECT_THAT(errors(result),
+                ElementsAre("test.yaml:5:14: server.proxy_protocol.timeout: must be at most 1m, "
+                            "got '2m'"));
+}
+
 // listeners and trusted_networks are both required once the section is there; an empty list
 // of networks is refused.
 TEST(AbuseConfigTest, ProxySectionNeedsBothLists) {
