@@ -233,10 +233,22 @@ class Server::Impl {
             return "Connection rate limit exceeded for your address";
         }
         if (rate == ConnectionRate::Verdict::Untracked) {
-            ops::logLine(ops::LogLevel::Debug, "",
-                         "connection rate table full: " + key + " not counted");
+            warnRateTableFull();
         }
         return "";
+    }
+
+    // At most once a minute, so a flood of new addresses does not flood the log as well.
+    void warnRateTableFull() {
+        const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                                std::chrono::steady_clock::now().time_since_epoch())
+                                .count();
+        int64_t last = rate_table_warned_.load();
+        if (now - last >= 60 && rate_table_warned_.compare_exchange_strong(last, now)) {
+            ops::logWarning("connection rate table full (" +
+                            std::to_string(ConnectionRate::kDefaultMaxEntries) +
+                            " addresses): new addresses are let in without a rate limit");
+        }
     }
 
     // A PROXY listener: only the trusted balancers may connect, and they must send a valid
@@ -403,6 +415,7 @@ class Server::Impl {
     std::atomic<size_t> active_{0};
     PerClientLimit per_client_;
     ConnectionRate rate_;
+    std::atomic<int64_t> rate_table_warned_{-60};  // steady seconds of the last warning
     std::atomic<bool> stopping_{false};
     std::atomic<uint64_t> session_counter_{0};
     unsigned id_base_ = 0;
