@@ -3,6 +3,7 @@ or v2 binary) before the greeting, and the address in it is the client's address
 logs, the Received header, plugins and the per-address limits. Untrusted peers, malformed or late
 headers are closed without a greeting, and logged."""
 
+import signal
 import socket
 import struct
 import time
@@ -210,3 +211,30 @@ def test_plain_listener_treats_a_header_as_a_bad_command(start_gateway):
         reply = client.command(v1("203.0.113.9"))
         assert (reply.code, reply.enhanced) == (500, "5.5.1"), str(reply)
         assert client.command("EHLO client.example").code == 250
+
+
+def test_pending_header_holds_a_connection_slot(start_gateway):
+    """A connection still owing its header counts toward max_connections (1): the next one gets
+    421 4.7.0; once the first is closed at its timeout, the slot is free again."""
+    gw = start_gateway(server=proxy_server(timeout="1s"), limits={"max_connections": 1})
+    with RawClient(gw.port) as silent:
+        time.sleep(0.2)
+        with proxied_client(gw.port, v1("203.0.113.9")) as second:
+            reply = second.greeting()
+            assert (reply.code, reply.enhanced) == (421, "4.7.0"), str(reply)
+        assert silent.wait_closed(3.0)
+    time.sleep(0.2)
+    with proxied_client(gw.port, v1("203.0.113.9")) as third:
+        assert third.greeting().code == 220
+
+
+def test_shutdown_waits_at_most_the_header_timeout(start_gateway):
+    """SIGTERM while a connection owes its header: mailgate exits 0 within the header timeout."""
+    gw = start_gateway(server=proxy_server(timeout="2s"))
+    with RawClient(gw.port) as silent:
+        time.sleep(0.2)
+        started = time.monotonic()
+        gw.send_signal(signal.SIGTERM)
+        assert gw.wait_exit(10) == 0
+        assert time.monotonic() - started < 5
+        assert silent.pending(0.5) == b""
