@@ -11,6 +11,7 @@
 #include <map>
 #include <sstream>
 
+#include "core/config/proxy_protocol_config.hpp"
 #include "core/config/reader.hpp"
 #include "core/config/values.hpp"
 
@@ -26,7 +27,6 @@ using detail::endpointsField;
 using detail::Entry;
 using detail::enumField;
 using detail::fail;
-using detail::FieldReader;
 using detail::missingKey;
 using detail::readMap;
 using detail::sizeField;
@@ -77,105 +77,21 @@ const detail::EnumNames<LogLevel> kLogLevels{
     {"error", LogLevel::Error},
 };
 
-// What the server section said, for the checks that need the whole document.
-struct ServerRead {
-    bool hostname_given = false;
-    std::vector<Entry> proxy_listeners;  // each item of server.proxy_protocol.listeners
-};
-
-// A non-empty list of networks, each located on error.
-FieldReader networksField(Diagnostics& diag, std::vector<Network>& target) {
-    return [&diag, &target](const Entry& value) {
-        if (!value.node.IsSequence() || value.node.size() == 0) {
-            fail(diag, value, "expected a non-empty list of networks like [\"10.0.0.0/8\"]");
-            return;
-        }
-        for (size_t i = 0; i < value.node.size(); ++i) {
-            const Entry item = value.item(i, value.node[i]);
-            auto text = detail::stringValue(diag, item, "a network like 10.0.0.0/8");
-            Network network;
-            if (!text) {
-                continue;
-            }
-            if (std::string problem = parseNetwork(*text, network); !problem.empty()) {
-                fail(diag, item, "invalid network '" + *text + "': " + problem);
-                continue;
-            }
-            target.push_back(std::move(network));
-        }
+// Returns true when the server section names its own host name.
+bool readServer(Diagnostics& diag, const Entry& entry, ServerConfig& server,
+                detail::ProxyProtocolRead& proxy_read) {
+    auto proxy = [&](const Entry& value) {
+        detail::readProxyProtocol(diag, value, server.proxy_protocol, proxy_read);
     };
-}
-
-void readProxyProtocol(Diagnostics& diag, const Entry& entry, ProxyProtocolConfig& proxy,
-                       ServerRead& server_read) {
-    auto read = readMap(
-        diag, entry,
-        {
-            {"listeners",
-             [&](const Entry& value) {
-                 assign(proxy.listeners, detail::endpointsValue(diag, value));
-                 if (value.node.IsSequence()) {
-                     for (size_t i = 0; i < value.node.size(); ++i) {
-                         server_read.proxy_listeners.push_back(value.item(i, value.node[i]));
-                     }
-                 } else {
-                     server_read.proxy_listeners.push_back(value);
-                 }
-             }},
-            {"trusted_networks", networksField(diag, proxy.trusted_networks)},
-            {"timeout",
-             [&](const Entry& value) {
-                 auto timeout = detail::durationValue(diag, value, false);
-                 // A balancer sends the header at once; a short bound also keeps a shutdown
-                 // from waiting long for headers still pending.
-                 if (timeout && *timeout > std::chrono::minutes(1)) {
-                     fail(diag, value, "must be at most 1m, got '" + value.node.Scalar() + "'");
-                     timeout.reset();
-                 }
-                 assign(proxy.timeout, timeout);
-             }},
-        });
-    if (entry.node.IsMap() && !read.contains("listeners")) {
-        missingKey(diag, entry, "listeners", "required: the listeners that expect a PROXY header");
-    }
-    if (entry.node.IsMap() && !read.contains("trusted_networks")) {
-        missingKey(diag, entry, "trusted_networks",
-                   "required: the load balancers allowed to send a PROXY header");
-    }
-}
-
-// Each PROXY listener must be one of server.listen, written the same way.
-void checkProxyListeners(Diagnostics& diag, const ServerRead& read, const ServerConfig& server) {
-    for (const Entry& item : read.proxy_listeners) {
-        if (!item.node.IsScalar()) {
-            continue;
-        }
-        Endpoint endpoint;
-        if (!parseEndpoint(item.node.Scalar(), endpoint)) {
-            continue;  // already reported
-        }
-        const bool listed = std::any_of(
-            server.listen.begin(), server.listen.end(),
-            [&](const Endpoint& listen) { return listen.toString() == endpoint.toString(); });
-        if (!listed) {
-            fail(diag, item, "'" + endpoint.toString() + "' is not one of server.listen");
-        }
-    }
-}
-
-void readServer(Diagnostics& diag, const Entry& entry, ServerConfig& server, ServerRead& result) {
     auto read = readMap(diag, entry,
                         {
                             {"listen", endpointsField(diag, server.listen)},
                             {"hostname", domainField(diag, server.hostname)},
                             {"threads", countField(diag, server.threads, 0, 256)},
                             {"backlog", countField(diag, server.backlog, 1, 65535)},
-                            {"proxy_protocol",
-                             [&](const Entry& value) {
-                                 readProxyProtocol(diag, value, server.proxy_protocol, result);
-                             }},
+                            {"proxy_protocol", proxy},
                         });
-    result.hostname_given = read.contains("hostname");
+    return read.contains("hostname");
 }
 
 // Big messages go there mid-transaction: a missing or read-only folder is a config error now,
@@ -193,33 +109,34 @@ void checkWritableFolder(Diagnostics& diag, const Entry& entry, const std::files
 }
 
 void readLimits(Diagnostics& diag, const Entry& entry, LimitsConfig& limits) {
-    readMap(
-        diag, entry,
-        {
-            {"max_message_size", sizeField(diag, limits.max_message_size, 1, kNoLimit)},
-            {"max_recipients", countField(diag, limits.max_recipients, 1, kMaxCount)},
-            {"max_errors", countField(diag, limits.max_errors, 1, kMaxCount)},
-            {"max_command_line", sizeField(diag, limits.max_command_line, 512, 64 * kKiB)},
-            {"max_text_line", sizeField(diag, limits.max_text_line, 1000, kMiB)},
-            {"max_connections", countField(diag, limits.max_connections, 1, kMaxCount)},
-            {"max_connections_per_ip",
-             countField(diag, limits.max_connections_per_ip, 1, kMaxCount)},
-            {"max_connection_rate_per_ip",
-             countField(diag, limits.max_connection_rate_per_ip, 0, 1000000)},
-            {"connection_rate_window", durationField(diag, limits.connection_rate_window, false)},
-            {"ipv6_prefix_length", countField(diag, limits.ipv6_prefix_length, 16, 128)},
-            {"greeting_delay", durationField(diag, limits.greeting_delay, true)},
-            {"command_timeout", durationField(diag, limits.command_timeout, false)},
-            {"data_timeout", durationField(diag, limits.data_timeout, false)},
-            {"shutdown_timeout", durationField(diag, limits.shutdown_timeout, true)},
-            {"bare_line_endings", enumField(diag, limits.bare_line_endings, kBareLineEndings)},
-            {"spill_threshold", sizeField(diag, limits.spill_threshold, 64 * kKiB, kNoLimit)},
-            {"spill_directory",
-             [&](const Entry& value) {
-                 assign(limits.spill_directory, detail::stringValue(diag, value, "a folder path"));
-                 checkWritableFolder(diag, value, limits.spill_directory);
-             }},
-        });
+    auto& rate_window = limits.connection_rate_window;
+    readMap(diag, entry,
+            {
+                {"max_message_size", sizeField(diag, limits.max_message_size, 1, kNoLimit)},
+                {"max_recipients", countField(diag, limits.max_recipients, 1, kMaxCount)},
+                {"max_errors", countField(diag, limits.max_errors, 1, kMaxCount)},
+                {"max_command_line", sizeField(diag, limits.max_command_line, 512, 64 * kKiB)},
+                {"max_text_line", sizeField(diag, limits.max_text_line, 1000, kMiB)},
+                {"max_connections", countField(diag, limits.max_connections, 1, kMaxCount)},
+                {"max_connections_per_ip",
+                 countField(diag, limits.max_connections_per_ip, 1, kMaxCount)},
+                {"max_connection_rate_per_ip",
+                 countField(diag, limits.max_connection_rate_per_ip, 0, 1000000)},
+                {"connection_rate_window", durationField(diag, rate_window, false)},
+                {"ipv6_prefix_length", countField(diag, limits.ipv6_prefix_length, 16, 128)},
+                {"greeting_delay", durationField(diag, limits.greeting_delay, true)},
+                {"command_timeout", durationField(diag, limits.command_timeout, false)},
+                {"data_timeout", durationField(diag, limits.data_timeout, false)},
+                {"shutdown_timeout", durationField(diag, limits.shutdown_timeout, true)},
+                {"bare_line_endings", enumField(diag, limits.bare_line_endings, kBareLineEndings)},
+                {"spill_threshold", sizeField(diag, limits.spill_threshold, 64 * kKiB, kNoLimit)},
+                {"spill_directory",
+                 [&](const Entry& value) {
+                     assign(limits.spill_directory,
+                            detail::stringValue(diag, value, "a folder path"));
+                     checkWritableFolder(diag, value, limits.spill_directory);
+                 }},
+            });
 }
 
 // Servers belong to smtp and lmtp, a path to maildir; each is required by its own type.
@@ -442,13 +359,16 @@ std::string machineHostname(Diagnostics& diag) {
 
 void readDocument(Diagnostics& diag, const YAML::Node& root, Config& config) {
     Entry entry = Entry::root(root);
-    ServerRead serverRead;
+    bool hostnameGiven = false;
+    detail::ProxyProtocolRead proxyRead;
     bool heloGiven = false;
     auto read = readMap(
         diag, entry,
         {
             {"server",
-             [&](const Entry& value) { readServer(diag, value, config.server, serverRead); }},
+             [&](const Entry& value) {
+                 hostnameGiven = readServer(diag, value, config.server, proxyRead);
+             }},
             {"limits", [&](const Entry& value) { readLimits(diag, value, config.limits); }},
             {"backend",
              [&](const Entry& value) { heloGiven = readBackend(diag, value, config.backend); }},
@@ -476,8 +396,8 @@ void readDocument(Diagnostics& diag, const YAML::Node& root, Config& config) {
     if (config.server.listen.empty()) {
         config.server.listen.push_back(Endpoint{"127.0.0.1", 2525, {}});
     }
-    checkProxyListeners(diag, serverRead, config.server);
-    if (!serverRead.hostname_given) {
+    detail::checkProxyListeners(diag, proxyRead, config.server);
+    if (!hostnameGiven) {
         config.server.hostname = machineHostname(diag);
     }
     if (!heloGiven) {
