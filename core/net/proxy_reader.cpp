@@ -3,12 +3,20 @@
 #include <algorithm>
 
 #include "core/net/deadline.hpp"
+#include "core/ops/log.hpp"
 
 namespace mailgate::net {
 namespace {
 
 ProxyOutcome failure(std::string why) {
     return ProxyOutcome{std::nullopt, std::move(why)};
+}
+
+std::string endpointText(const tcp::endpoint& endpoint) {
+    const auto address = endpoint.address();
+    const std::string host =
+        address.is_v6() ? "[" + address.to_string() + "]" : address.to_string();
+    return host + ":" + std::to_string(endpoint.port());
 }
 
 }  // namespace
@@ -62,6 +70,27 @@ awaitable<ProxyOutcome> readProxyHeader(tcp::socket& socket, std::chrono::millis
             co_return failure(std::move(why));
         }
     }
+}
+
+awaitable<std::optional<proxy::Header>> acceptProxyHeader(
+    tcp::socket& socket, const config::ProxyProtocolConfig& settings) {
+    error_code ec;
+    const auto peer = socket.remote_endpoint(ec);
+    const std::string peer_text = ec ? "unknown peer" : endpointText(peer);
+    if (ec || !inNetworks(peer.address(), settings.trusted_networks)) {
+        // info, not warning: anyone can cause this line; a bad header from a trusted balancer
+        // (below) is a configuration problem.
+        ops::logInfo("PROXY listener: connection from " + peer_text +
+                     " refused: not in server.proxy_protocol.trusted_networks");
+        co_return std::nullopt;
+    }
+    ProxyOutcome outcome = co_await readProxyHeader(socket, settings.timeout);
+    if (!outcome.header) {
+        ops::logWarning("PROXY listener: connection from " + peer_text +
+                        " closed: " + outcome.error);
+        co_return std::nullopt;
+    }
+    co_return std::move(outcome.header);
 }
 
 }  // namespace mailgate::net

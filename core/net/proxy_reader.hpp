@@ -23,4 +23,10 @@ bool inNetworks(const asio::ip::address& address, const std::vector<config::Netw
 // refused like one. The socket must have no pending operation.
 awaitable<ProxyOutcome> readProxyHeader(tcp::socket& socket, std::chrono::milliseconds timeout);
 
+// A connection to a PROXY listener: only the trusted balancers may connect, and they must send
+// a valid header in time. Returns the header, or nothing after logging why the connection must
+// be closed (without a greeting).
+awaitable<std::optional<proxy::Header>> acceptProxyHeader(
+    tcp::socket& socket, const config::ProxyProtocolConfig& settings);
+
 }  // namespace mailgate::net

@@ -8,10 +8,9 @@
 #include <thread>
 #include <vector>
 
+#include "core/net/admission.hpp"
 #include "core/net/asio.hpp"
 #include "core/net/client_key.hpp"
-#include "core/net/connection_rate.hpp"
-#include "core/net/per_client_limit.hpp"
 #include "core/net/proxy_reader.hpp"
 #include "core/net/session.hpp"
 #include "core/net/session_registry.hpp"
@@ -186,7 +185,7 @@ class Server::Impl {
         proxy::Header proxied;
         if (expects_proxy) {
             std::optional<proxy::Header> header =
-                co_await receiveProxyHeader(socket, runtime->config.server.proxy_protocol);
+                co_await acceptProxyHeader(socket, runtime->config.server.proxy_protocol);
             if (!header) {
                 error_code ignored;
                 socket.close(ignored);
@@ -202,7 +201,7 @@ class Server::Impl {
         }
         const config::LimitsConfig& limits = runtime->config.limits;
         const std::string key = clientKey(client, limits.ipv6_prefix_length);
-        std::string refusal = admit(key, limits);
+        std::string refusal = admission_.admit(key, limits);
         if (!refusal.empty()) {
             co_await refuse(std::move(socket), std::move(refusal));
             onSessionEnd();
@@ -215,63 +214,8 @@ class Server::Impl {
         }
         co_await session->run();
         session.reset();
-        per_client_.release(key);
+        admission_.release(key);
         onSessionEnd();
-    }
-
-    // Takes a per-address slot for `key`, or returns the reason to refuse.
-    std::string admit(const std::string& key, const config::LimitsConfig& limits) {
-        if (!per_client_.tryAcquire(key, limits.max_connections_per_ip)) {
-            ops::logInfo("too many connections from " + key + ", refused");
-            return "Too many connections from your address";
-        }
-        const ConnectionRate::Verdict rate =
-            rate_.tryAcquire(key, limits.max_connection_rate_per_ip, limits.connection_rate_window);
-        if (rate == ConnectionRate::Verdict::Refused) {
-            per_client_.release(key);
-            ops::logInfo("connection rate limit exceeded by " + key + ", refused");
-            return "Connection rate limit exceeded for your address";
-        }
-        if (rate == ConnectionRate::Verdict::Untracked) {
-            warnRateTableFull();
-        }
-        return "";
-    }
-
-    // At most once a minute, so a flood of new addresses does not flood the log as well.
-    void warnRateTableFull() {
-        const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
-                                std::chrono::steady_clock::now().time_since_epoch())
-                                .count();
-        int64_t last = rate_table_warned_.load();
-        if (now - last >= 60 && rate_table_warned_.compare_exchange_strong(last, now)) {
-            ops::logWarning("connection rate table full (" +
-                            std::to_string(ConnectionRate::kDefaultMaxEntries) +
-                            " addresses): new addresses are let in without a rate limit");
-        }
-    }
-
-    // A PROXY listener: only the trusted balancers may connect, and they must send a valid
-    // header in time. Anything else is closed without a greeting, and logged.
-    static awaitable<std::optional<proxy::Header>> receiveProxyHeader(
-        tcp::socket& socket, const config::ProxyProtocolConfig& settings) {
-        error_code ec;
-        const auto peer = socket.remote_endpoint(ec);
-        const std::string peer_text = ec ? "unknown peer" : endpointText(peer);
-        if (ec || !inNetworks(peer.address(), settings.trusted_networks)) {
-            // info, not warning: anyone can cause this line; a bad header from a trusted
-            // balancer (below) is a configuration problem.
-            ops::logInfo("PROXY listener: connection from " + peer_text +
-                         " refused: not in server.proxy_protocol.trusted_networks");
-            co_return std::nullopt;
-        }
-        ProxyOutcome outcome = co_await readProxyHeader(socket, settings.timeout);
-        if (!outcome.header) {
-            ops::logWarning("PROXY listener: connection from " + peer_text +
-                            " closed: " + outcome.error);
-            co_return std::nullopt;
-        }
-        co_return std::move(outcome.header);
     }
 
     awaitable<void> refuse(tcp::socket socket, std::string why) {
@@ -413,9 +357,7 @@ class Server::Impl {
     asio::signal_set hangup_{main_->context, SIGHUP};
     asio::steady_timer drain_timer_{main_->context};
     std::atomic<size_t> active_{0};
-    PerClientLimit per_client_;
-    ConnectionRate rate_;
-    std::atomic<int64_t> rate_table_warned_{-60};  // steady seconds of the last warning
+    Admission admission_;
     std::atomic<bool> stopping_{false};
     std::atomic<uint64_t> session_counter_{0};
     unsigned id_base_ = 0;
