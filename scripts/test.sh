@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: format check, the normal build's unit and integration tests, then the same
 # suite again under AddressSanitizer and UndefinedBehaviorSanitizer; a smoke run of the benchmark
-# in between.
+# and a short run of each fuzzer in between.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 JOBS="$(nproc)"
@@ -15,6 +15,9 @@ echo "== tests (RelWithDebInfo)"
 ctest --test-dir build --output-on-failure -j "$JOBS"
 echo "== benchmark smoke run (checks the benchmark works; speed is not judged here)"
 /usr/bin/python3 bench/run.py --smoke --build-dir build --json "$(mktemp -d)/smoke.json"
+
+echo "== fuzzing (libFuzzer, a short bounded run of each target; scripts/fuzz.sh for longer)"
+scripts/fuzz.sh "${FUZZ_SECONDS:-20}"
 
 if [ "${MAILGATE_SKIP_SANITIZERS:-0}" != "1" ]; then
     echo "== build (ASan + UBSan)"

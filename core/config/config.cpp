@@ -11,6 +11,7 @@
 #include <map>
 #include <sstream>
 
+#include "core/config/proxy_protocol_config.hpp"
 #include "core/config/reader.hpp"
 #include "core/config/values.hpp"
 
@@ -77,13 +78,18 @@ const detail::EnumNames<LogLevel> kLogLevels{
 };
 
 // Returns true when the server section names its own host name.
-bool readServer(Diagnostics& diag, const Entry& entry, ServerConfig& server) {
+bool readServer(Diagnostics& diag, const Entry& entry, ServerConfig& server,
+                detail::ProxyProtocolRead& proxy_read) {
+    auto proxy = [&](const Entry& value) {
+        detail::readProxyProtocol(diag, value, server.proxy_protocol, proxy_read);
+    };
     auto read = readMap(diag, entry,
                         {
                             {"listen", endpointsField(diag, server.listen)},
                             {"hostname", domainField(diag, server.hostname)},
                             {"threads", countField(diag, server.threads, 0, 256)},
                             {"backlog", countField(diag, server.backlog, 1, 65535)},
+                            {"proxy_protocol", proxy},
                         });
     return read.contains("hostname");
 }
@@ -103,6 +109,7 @@ void checkWritableFolder(Diagnostics& diag, const Entry& entry, const std::files
 }
 
 void readLimits(Diagnostics& diag, const Entry& entry, LimitsConfig& limits) {
+    auto& rate_window = limits.connection_rate_window;
     readMap(diag, entry,
             {
                 {"max_message_size", sizeField(diag, limits.max_message_size, 1, kNoLimit)},
@@ -113,6 +120,10 @@ void readLimits(Diagnostics& diag, const Entry& entry, LimitsConfig& limits) {
                 {"max_connections", countField(diag, limits.max_connections, 1, kMaxCount)},
                 {"max_connections_per_ip",
                  countField(diag, limits.max_connections_per_ip, 1, kMaxCount)},
+                {"max_connection_rate_per_ip",
+                 countField(diag, limits.max_connection_rate_per_ip, 0, 1000000)},
+                {"connection_rate_window", durationField(diag, rate_window, false)},
+                {"ipv6_prefix_length", countField(diag, limits.ipv6_prefix_length, 16, 128)},
                 {"greeting_delay", durationField(diag, limits.greeting_delay, true)},
                 {"command_timeout", durationField(diag, limits.command_timeout, false)},
                 {"data_timeout", durationField(diag, limits.data_timeout, false)},
@@ -349,12 +360,15 @@ std::string machineHostname(Diagnostics& diag) {
 void readDocument(Diagnostics& diag, const YAML::Node& root, Config& config) {
     Entry entry = Entry::root(root);
     bool hostnameGiven = false;
+    detail::ProxyProtocolRead proxyRead;
     bool heloGiven = false;
     auto read = readMap(
         diag, entry,
         {
             {"server",
-             [&](const Entry& value) { hostnameGiven = readServer(diag, value, config.server); }},
+             [&](const Entry& value) {
+                 hostnameGiven = readServer(diag, value, config.server, proxyRead);
+             }},
             {"limits", [&](const Entry& value) { readLimits(diag, value, config.limits); }},
             {"backend",
              [&](const Entry& value) { heloGiven = readBackend(diag, value, config.backend); }},
@@ -382,6 +396,7 @@ void readDocument(Diagnostics& diag, const YAML::Node& root, Config& config) {
     if (config.server.listen.empty()) {
         config.server.listen.push_back(Endpoint{"127.0.0.1", 2525, {}});
     }
+    detail::checkProxyListeners(diag, proxyRead, config.server);
     if (!hostnameGiven) {
         config.server.hostname = machineHostname(diag);
     }

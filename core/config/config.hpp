@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -20,11 +21,29 @@ struct Endpoint {
     bool isUnix() const { return !path.empty(); }
 };
 
+// An IP network: "10.0.0.0/8", "2001:db8::/32", or one address ("192.0.2.1" is a /32).
+struct Network {
+    std::array<uint8_t, 16> bytes{};  // IPv4 in the first 4 octets
+    bool v6 = false;
+    unsigned prefix = 0;
+    std::string text;  // as written, for logs
+    // `address`: 4 (IPv4) or 16 (IPv6) octets in network order.
+    bool contains(const uint8_t* address, bool address_v6) const;
+};
+
+// Listeners that expect a PROXY protocol header (HAProxy v1 or v2) from a load balancer.
+struct ProxyProtocolConfig {
+    std::vector<Endpoint> listeners;        // each one of server.listen; empty: none
+    std::vector<Network> trusted_networks;  // the balancers; anyone else is refused
+    std::chrono::milliseconds timeout{std::chrono::seconds(5)};  // to receive the header
+};
+
 struct ServerConfig {
     std::vector<Endpoint> listen;  // default ["127.0.0.1:2525"]
     std::string hostname;          // default: the machine's host name
     unsigned threads = 0;          // 0 = one per core
     int backlog = 4096;
+    ProxyProtocolConfig proxy_protocol;
 };
 
 enum class BareLineEndingPolicy { Reject, Normalize };
@@ -36,7 +55,10 @@ struct LimitsConfig {
     size_t max_command_line = 512;  // octets including CRLF
     size_t max_text_line = 1000;    // octets including CRLF
     size_t max_connections = 1000;
-    size_t max_connections_per_ip = 50;             // sessions open at once from one client address
+    size_t max_connections_per_ip = 50;     // sessions open at once from one client address
+    size_t max_connection_rate_per_ip = 0;  // new connections per window; 0 = no limit
+    std::chrono::milliseconds connection_rate_window{std::chrono::minutes(1)};
+    unsigned ipv6_prefix_length = 64;  // IPv6 clients in one such network count as one address
     std::chrono::milliseconds greeting_delay{500};  // wait before 220 to catch early talkers
     std::chrono::milliseconds command_timeout{std::chrono::minutes(5)};
     std::chrono::milliseconds data_timeout{std::chrono::minutes(10)};
@@ -158,5 +180,7 @@ bool parseSize(const std::string& text, uint64_t& bytes);
 bool parseDuration(const std::string& text, std::chrono::milliseconds& duration);
 // "127.0.0.1:25", "[::1]:2525", "localhost:25" -> Endpoint. Returns false when malformed.
 bool parseEndpoint(const std::string& text, Endpoint& endpoint);
+// "10.0.0.0/8", "::1" -> Network. Returns why it is malformed, or "" when it is not.
+std::string parseNetwork(const std::string& text, Network& network);
 
 }  // namespace mailgate::config

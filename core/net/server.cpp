@@ -1,5 +1,6 @@
 #include "core/net/server.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <optional>
@@ -7,9 +8,10 @@
 #include <thread>
 #include <vector>
 
-#include "core/net/address_text.hpp"
+#include "core/net/admission.hpp"
 #include "core/net/asio.hpp"
-#include "core/net/per_client_limit.hpp"
+#include "core/net/client_key.hpp"
+#include "core/net/proxy_reader.hpp"
 #include "core/net/session.hpp"
 #include "core/net/session_registry.hpp"
 #include "core/ops/log.hpp"
@@ -39,6 +41,13 @@ unsigned threadCount(const config::ServerConfig& server) {
     }
     const unsigned cores = std::thread::hardware_concurrency();
     return cores > 0 ? cores : 1;
+}
+
+bool expectsProxy(const config::ServerConfig& server, const config::Endpoint& listen) {
+    const auto& listeners = server.proxy_protocol.listeners;
+    return std::any_of(listeners.begin(), listeners.end(), [&](const config::Endpoint& proxy) {
+        return proxy.toString() == listen.toString();
+    });
 }
 
 std::vector<std::unique_ptr<Worker>> makeWorkers(unsigned count) {
@@ -73,8 +82,9 @@ class Server::Impl {
     }
 
     int run() {
-        for (auto& acceptor : acceptors_) {
-            asio::co_spawn(main_->context, acceptLoop(acceptor), asio::detached);
+        for (size_t i = 0; i < acceptors_.size(); ++i) {
+            asio::co_spawn(main_->context, acceptLoop(acceptors_[i], expects_proxy_[i]),
+                           asio::detached);
         }
         signals_.async_wait([this](const error_code& ec, int signal) {
             if (!ec) {
@@ -126,8 +136,11 @@ class Server::Impl {
                 error = "cannot listen on " + endpointText(endpoint) + ": " + ec.message();
                 return false;
             }
-            ops::logInfo("listening on " + endpointText(acceptor.local_endpoint(ec)));
+            const bool proxy = expectsProxy(config_.server, listen);
+            ops::logInfo("listening on " + endpointText(acceptor.local_endpoint(ec)) +
+                         (proxy ? " (PROXY protocol)" : ""));
             acceptors_.push_back(std::move(acceptor));
+            expects_proxy_.push_back(proxy);
         }
         return true;
     }
@@ -138,7 +151,7 @@ class Server::Impl {
         return worker;
     }
 
-    awaitable<void> acceptLoop(tcp::acceptor& acceptor) {
+    awaitable<void> acceptLoop(tcp::acceptor& acceptor, bool expects_proxy) {
         asio::steady_timer backoff(main_->context);
         while (!stopping_) {
             Worker& worker = nextWorker();
@@ -153,28 +166,56 @@ class Server::Impl {
                 co_await backoff.async_wait(use_nothrow);
                 continue;
             }
-            const config::LimitsConfig& limits = runtime_->config.limits;
-            if (active_.load() >= limits.max_connections) {
+            if (active_.load() >= runtime_->config.limits.max_connections) {
                 asio::co_spawn(worker.context, refuse(std::move(socket), "Too many connections"),
                                asio::detached);
                 continue;
             }
-            const std::string client = clientAddress(socket);
-            if (!per_client_.tryAcquire(client, limits.max_connections_per_ip)) {
-                ops::logInfo("too many connections from " + client + ", refused");
-                asio::co_spawn(worker.context,
-                               refuse(std::move(socket), "Too many connections from your address"),
-                               asio::detached);
-                continue;
-            }
-            startSession(worker, std::move(socket), client);
+            // Counted from here: a connection still sending its PROXY header holds a slot too.
+            ++active_;
+            asio::co_spawn(worker.context,
+                           serve(worker, std::move(socket), runtime_, expects_proxy),
+                           asio::detached);
         }
     }
 
-    template <typename Socket>
-    static std::string clientAddress(const Socket& socket) {
+    // On the session's worker. `runtime` was copied on the main thread, where reloads happen.
+    awaitable<void> serve(Worker& worker, tcp::socket socket, RuntimePtr runtime,
+                          bool expects_proxy) {
+        proxy::Header proxied;
+        if (expects_proxy) {
+            std::optional<proxy::Header> header =
+                co_await acceptProxyHeader(socket, runtime->config.server.proxy_protocol);
+            if (!header) {
+                error_code ignored;
+                socket.close(ignored);
+                onSessionEnd();
+                co_return;
+            }
+            proxied = std::move(*header);
+        }
         error_code ec;
-        return addressText(socket.remote_endpoint(ec).address());
+        asio::ip::address client = socket.remote_endpoint(ec).address();
+        if (proxied.source) {
+            client = proxied.source->address;
+        }
+        const config::LimitsConfig& limits = runtime->config.limits;
+        const std::string key = clientKey(client, limits.ipv6_prefix_length);
+        std::string refusal = admission_.admit(key, limits);
+        if (!refusal.empty()) {
+            co_await refuse(std::move(socket), std::move(refusal));
+            onSessionEnd();
+            co_return;
+        }
+        auto session = std::make_unique<Session>(std::move(socket), std::move(runtime),
+                                                 worker.registry, newSessionId(), proxied);
+        if (stopping_) {
+            session->requestShutdown();
+        }
+        co_await session->run();
+        session.reset();
+        admission_.release(key);
+        onSessionEnd();
     }
 
     awaitable<void> refuse(tcp::socket socket, std::string why) {
@@ -183,27 +224,6 @@ class Server::Impl {
         co_await asio::async_write(socket, asio::buffer(reply), use_nothrow);
         error_code ignored;
         socket.close(ignored);
-    }
-
-    // Runs on the main I/O thread: runtime_ is copied here, never read from a worker (a reload
-    // replaces it on this thread).
-    void startSession(Worker& worker, tcp::socket socket, std::string client) {
-        ++active_;
-        asio::co_spawn(
-            worker.context,
-            [this, &worker, runtime = runtime_, client = std::move(client),
-             socket = std::move(socket)]() mutable -> awaitable<void> {
-                auto session = std::make_unique<Session>(std::move(socket), std::move(runtime),
-                                                         worker.registry, newSessionId());
-                if (stopping_) {
-                    session->requestShutdown();
-                }
-                co_await session->run();
-                session.reset();
-                per_client_.release(client);
-                onSessionEnd();
-            },
-            asio::detached);
     }
 
     std::string newSessionId() {
@@ -289,10 +309,19 @@ class Server::Impl {
         for (const auto& endpoint : next.server.listen) {
             new_listen += endpoint.toString() + " ";
         }
+        std::string old_proxy;
+        std::string new_proxy;
+        for (const auto& endpoint : config_.server.proxy_protocol.listeners) {
+            old_proxy += endpoint.toString() + " ";
+        }
+        for (const auto& endpoint : next.server.proxy_protocol.listeners) {
+            new_proxy += endpoint.toString() + " ";
+        }
         if (old_listen != new_listen || next.server.threads != config_.server.threads ||
-            next.server.backlog != config_.server.backlog) {
+            next.server.backlog != config_.server.backlog || old_proxy != new_proxy) {
             ops::logWarning(
-                "server.listen, server.threads and server.backlog take effect only on restart");
+                "server.listen, server.threads, server.backlog and "
+                "server.proxy_protocol.listeners take effect only on restart");
         }
     }
 
@@ -323,11 +352,12 @@ class Server::Impl {
     std::vector<std::unique_ptr<Worker>> workers_;
     Worker* main_ = nullptr;
     std::vector<tcp::acceptor> acceptors_;
+    std::vector<bool> expects_proxy_;  // per acceptor: a PROXY header comes first
     asio::signal_set signals_{main_->context, SIGTERM, SIGINT};
     asio::signal_set hangup_{main_->context, SIGHUP};
     asio::steady_timer drain_timer_{main_->context};
     std::atomic<size_t> active_{0};
-    PerClientLimit per_client_;
+    Admission admission_;
     std::atomic<bool> stopping_{false};
     std::atomic<uint64_t> session_counter_{0};
     unsigned id_base_ = 0;

@@ -11,7 +11,8 @@ constexpr size_t kReadChunk = 16 * 1024;
 
 }  // namespace
 
-Session::Session(tcp::socket socket, RuntimePtr runtime, SessionRegistry& registry, std::string id)
+Session::Session(tcp::socket socket, RuntimePtr runtime, SessionRegistry& registry, std::string id,
+                 const proxy::Header& proxied)
     : socket_(std::move(socket)),
       runtime_ptr_(std::move(runtime)),
       runtime_(*runtime_ptr_),
@@ -30,6 +31,12 @@ Session::Session(tcp::socket socket, RuntimePtr runtime, SessionRegistry& regist
     if (!ec) {
         info_.local_ip = local.address().to_string();
         info_.local_port = local.port();
+    }
+    if (proxied.source && proxied.destination) {
+        info_.client_ip = addressText(proxied.source->address);
+        info_.client_port = proxied.source->port;
+        info_.local_ip = proxied.destination->address.to_string();
+        info_.local_port = proxied.destination->port;
     }
     socket_.set_option(tcp::no_delay(true), ec);
     socket_.non_blocking(true, ec);  // fillInput reads only after a readiness wait

@@ -10,6 +10,7 @@
 #include "core/filter/transaction.hpp"
 #include "core/net/asio.hpp"
 #include "core/net/deadline.hpp"
+#include "core/net/proxy_protocol.hpp"
 #include "core/net/runtime.hpp"
 #include "core/relay/backend.hpp"
 #include "core/smtp/command.hpp"
@@ -25,7 +26,9 @@ class SessionRegistry;
 // session_data.cpp (DATA and delivery).
 class Session {
   public:
-    Session(tcp::socket socket, RuntimePtr runtime, SessionRegistry& registry, std::string id);
+    // `proxied`: the addresses a PROXY header gave, which replace the socket's own.
+    Session(tcp::socket socket, RuntimePtr runtime, SessionRegistry& registry, std::string id,
+            const proxy::Header& proxied = {});
     ~Session();
     Session(const Session&) = delete;
     Session& operator=(const Session&) = delete;

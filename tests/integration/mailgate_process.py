@@ -135,7 +135,11 @@ def gateway_config(build: BuildPaths, backend_port: int, server=None, limits=Non
 def write_config(path: Path, config: dict, port: int = 0) -> Path:
     """Writes config as YAML, listening on 127.0.0.1:port (a free port when 0)."""
     config = copy.deepcopy(config)
-    config.setdefault("server", {})["listen"] = [f"127.0.0.1:{port or free_port()}"]
+    listen = f"127.0.0.1:{port or free_port()}"
+    config.setdefault("server", {})["listen"] = [listen]
+    proxy = config["server"].get("proxy_protocol")
+    if isinstance(proxy, dict) and proxy.get("listeners") == "LISTEN":
+        proxy["listeners"] = [listen]  # the one listener expects PROXY headers
     path.write_text(to_yaml(config), encoding="utf-8")
     return path
 
