@@ -13,6 +13,7 @@
 #include "core/net/session.hpp"
 #include "core/net/session_registry.hpp"
 #include "core/ops/log.hpp"
+#include "core/ops/metrics.hpp"
 
 namespace mailgate::net {
 namespace {
@@ -88,6 +89,7 @@ class Server::Impl {
         }
         ops::logInfo("mailgate " MAILGATE_VERSION " ready with " + std::to_string(workers_.size()) +
                      " I/O threads and " + std::to_string(runtime_->chain.size()) + " plugins");
+        ops::metrics::setState(ops::metrics::State::Ready);
         main_->context.run();
         for (size_t i = 1; i < workers_.size(); ++i) {
             workers_[i]->thread.join();
@@ -153,14 +155,17 @@ class Server::Impl {
                 co_await backoff.async_wait(use_nothrow);
                 continue;
             }
+            ops::metrics::connectionAccepted();
             const config::LimitsConfig& limits = runtime_->config.limits;
             if (active_.load() >= limits.max_connections) {
+                ops::metrics::limitHit(ops::metrics::Limit::MaxConnections);
                 asio::co_spawn(worker.context, refuse(std::move(socket), "Too many connections"),
                                asio::detached);
                 continue;
             }
             const std::string client = clientAddress(socket);
             if (!per_client_.tryAcquire(client, limits.max_connections_per_ip)) {
+                ops::metrics::limitHit(ops::metrics::Limit::MaxConnectionsPerIp);
                 ops::logInfo("too many connections from " + client + ", refused");
                 asio::co_spawn(worker.context,
                                refuse(std::move(socket), "Too many connections from your address"),
@@ -189,6 +194,7 @@ class Server::Impl {
     // replaces it on this thread).
     void startSession(Worker& worker, tcp::socket socket, std::string client) {
         ++active_;
+        ops::metrics::sessionStarted();
         asio::co_spawn(
             worker.context,
             [this, &worker, runtime = runtime_, client = std::move(client),
@@ -214,6 +220,7 @@ class Server::Impl {
     }
 
     void onSessionEnd() {
+        ops::metrics::sessionEnded();
         if (--active_ == 0 && stopping_) {
             asio::post(main_->context, [this] { finishShutdown(); });
         }
@@ -225,6 +232,7 @@ class Server::Impl {
                      " sessions for at most " +
                      std::to_string(config_.limits.shutdown_timeout.count()) + " ms");
         stopping_ = true;
+        ops::metrics::setState(ops::metrics::State::Draining);
         for (auto& acceptor : acceptors_) {
             error_code ignored;
             acceptor.close(ignored);
@@ -270,6 +278,7 @@ class Server::Impl {
         ops::logInfo("received SIGHUP: reloading the configuration and plugins");
         std::string errors;
         RuntimePtr next = reload_ ? reload_(errors) : nullptr;
+        ops::metrics::configReload(next != nullptr);
         if (!next) {
             ops::logError("reload refused, still running the previous configuration:\n" + errors);
             return;
@@ -293,6 +302,12 @@ class Server::Impl {
             next.server.backlog != config_.server.backlog) {
             ops::logWarning(
                 "server.listen, server.threads and server.backlog take effect only on restart");
+        }
+        const auto metricsText = [](const config::Config& c) {
+            return c.metrics.listen ? c.metrics.listen->toString() : std::string("off");
+        };
+        if (metricsText(next) != metricsText(config_) || next.log.format != config_.log.format) {
+            ops::logWarning("metrics.listen and log.format take effect only on restart");
         }
     }
 

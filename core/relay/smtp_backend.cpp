@@ -4,6 +4,7 @@
 #include <cctype>
 
 #include "core/ops/log.hpp"
+#include "core/ops/metrics.hpp"
 #include "core/smtp/data_reader.hpp"
 
 namespace mailgate::relay {
@@ -16,11 +17,14 @@ constexpr size_t kMaxAttributeValue = 255;
 const char* const kUnavailable = "[UNAVAILABLE]";
 
 const smtp::Reply& unavailableReply() {
+    ops::metrics::backendError(ops::metrics::BackendError::Unavailable);
     static const smtp::Reply reply(451, "4.4.1", "Backend unavailable, try again later");
     return reply;
 }
 
 smtp::Reply lostReply(bool timed_out) {
+    ops::metrics::backendError(timed_out ? ops::metrics::BackendError::Timeout
+                                         : ops::metrics::BackendError::Lost);
     return timed_out ? smtp::Reply(451, "4.4.2", "Backend did not answer in time, try again later")
                      : smtp::Reply(451, "4.4.2", "Backend connection lost, try again later");
 }
@@ -39,6 +43,7 @@ smtp::Reply withEnhancedCode(smtp::Reply reply, const char* success_code) {
 }
 
 smtp::Reply outOfStepReply() {
+    ops::metrics::backendError(ops::metrics::BackendError::Protocol);
     return smtp::Reply(451, "4.3.0", "Unexpected reply from backend, try again later");
 }
 
@@ -146,6 +151,7 @@ SmtpBackend::SmtpBackend(const Router& router, size_t route, const filter::Sessi
 SmtpBackend::~SmtpBackend() = default;
 
 awaitable<smtp::Reply> SmtpBackend::mailFrom(const filter::Transaction& transaction) {
+    const ops::metrics::BackendTimer timer(ops::metrics::BackendStep::MailFrom);
     accepted_rcpts_.clear();
     // A kept connection may have been closed by the backend meanwhile: one fresh retry.
     for (int attempt = 0; attempt < 2; ++attempt) {
@@ -201,6 +207,7 @@ awaitable<smtp::Reply> SmtpBackend::mailFrom(const filter::Transaction& transact
 
 awaitable<smtp::Reply> SmtpBackend::rcptTo(const filter::Transaction& transaction,
                                            const std::string& recipient) {
+    const ops::metrics::BackendTimer timer(ops::metrics::BackendStep::RcptTo);
     (void)transaction;
     if (!connected_) {
         co_return lostReply(last_timed_out_);
@@ -229,6 +236,7 @@ awaitable<smtp::Reply> SmtpBackend::rcptTo(const filter::Transaction& transactio
 
 awaitable<smtp::Reply> SmtpBackend::data(const filter::Transaction& transaction,
                                          const OutgoingMessage& message) {
+    const ops::metrics::BackendTimer timer(ops::metrics::BackendStep::Data);
     if (!connected_) {
         co_return lostReply(last_timed_out_);
     }
