@@ -80,7 +80,7 @@ const char* onErrorName(config::OnError policy) {
 }
 
 std::string sessionId(const plugin::SessionState& state) {
-    return state.info != nullptr ? state.info->id : std::string();
+    return std::string(state.logId());
 }
 
 }  // namespace

@@ -114,7 +114,8 @@ awaitable<bool> Session::readMessage(smtp::Reply& failure) {
         consumeInput(used);
         if (stored && !transaction_.content.commit()) {
             // Keep reading to the end of data, then answer 451: the client's queue retries.
-            ops::logError("message store: " + transaction_.content.error());
+            ops::logLine(ops::LogLevel::Error, transaction_.id,
+                         "message store: " + transaction_.content.error());
             stored = false;
         }
         if (!stored) {

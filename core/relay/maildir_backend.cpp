@@ -77,7 +77,8 @@ awaitable<smtp::Reply> MaildirBackend::data(const filter::Transaction& transacti
     std::string file_name;
     const std::string failure = deliver(transaction, message, file_name);
     if (!failure.empty()) {
-        ops::logError("maildir " + root_.string() + ": " + failure);
+        ops::logLine(ops::LogLevel::Error, transaction.id,
+                     "maildir " + root_.string() + ": " + failure);
         ops::metrics::backendError(ops::metrics::BackendError::Local);
         co_return smtp::Reply(451, "4.3.0", "Local delivery failed, try again later");
     }

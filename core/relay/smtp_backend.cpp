@@ -295,8 +295,9 @@ awaitable<smtp::Reply> SmtpBackend::lmtpReplies(const filter::Transaction& trans
             reply->code >= 600) {
             lost = true;
             if (reply) {
-                ops::logWarning("backend " + current_server_ + ": unexpected LMTP reply " +
-                                reply->summary() + ", closing the connection");
+                ops::logLine(ops::LogLevel::Warning, session_.id,
+                             "backend " + current_server_ + ": unexpected LMTP reply " +
+                                 reply->summary() + ", closing the connection");
             }
             close();
             break;
@@ -477,8 +478,9 @@ awaitable<bool> SmtpBackend::connect() {
         }
         router_.health().markFailed(name, config_.retry_delay);
     }
-    ops::logWarning("backend " + router_.name(route_) + ": no server of " +
-                    std::to_string(order.size()) + " reachable");
+    ops::logLine(ops::LogLevel::Warning, session_.id,
+                 "backend " + router_.name(route_) + ": no server of " +
+                     std::to_string(order.size()) + " reachable");
     co_return false;
 }
 
@@ -517,8 +519,9 @@ awaitable<bool> SmtpBackend::openSocket(const config::Endpoint& server) {
     }
     deadline_.disarm();
     if (!opened) {
-        ops::logWarning("backend " + server.toString() + ": connect: " +
-                        (deadline_.expired() ? std::string("timed out") : failure.message()));
+        ops::logLine(ops::LogLevel::Warning, session_.id,
+                     "backend " + server.toString() + ": connect: " +
+                         (deadline_.expired() ? std::string("timed out") : failure.message()));
         close();
     }
     co_return opened;
@@ -534,14 +537,16 @@ awaitable<bool> SmtpBackend::connectTo(const config::Endpoint& server) {
     in_.clear();
     auto greeting = co_await readReply(config_.command_timeout);
     if (!greeting || greeting->code != 220) {
-        ops::logWarning("backend " + current_server_ + ": bad greeting: " +
-                        (greeting ? greeting->summary() : std::string("none")));
+        ops::logLine(ops::LogLevel::Warning, session_.id,
+                     "backend " + current_server_ + ": bad greeting: " +
+                         (greeting ? greeting->summary() : std::string("none")));
         close();
         co_return false;
     }
     if (!co_await greet(config_.helo_name)) {
-        ops::logWarning("backend " + current_server_ +
-                        (lmtp_ ? ": LHLO refused" : ": EHLO and HELO refused"));
+        ops::logLine(
+            ops::LogLevel::Warning, session_.id,
+            "backend " + current_server_ + (lmtp_ ? ": LHLO refused" : ": EHLO and HELO refused"));
         close();
         co_return false;
     }
@@ -574,15 +579,17 @@ awaitable<bool> SmtpBackend::forwardClientOnConnect(const config::Endpoint& serv
     const ForwardClient mode = config_.forward_client;
     const std::string name = server.toString();
     if (mode == ForwardClient::Xclient && !capabilities_.has_xclient) {
-        ops::logWarning("backend " + name +
-                        ": forward_client is xclient, but the server does not offer XCLIENT to "
-                        "us (Postfix: smtpd_authorized_xclient_hosts); not using this server");
+        ops::logLine(ops::LogLevel::Warning, session_.id,
+                     "backend " + name +
+                         ": forward_client is xclient, but the server does not offer XCLIENT to "
+                         "us (Postfix: smtpd_authorized_xclient_hosts); not using this server");
         co_return false;
     }
     if (mode == ForwardClient::Xforward && !capabilities_.has_xforward) {
-        ops::logWarning("backend " + name +
-                        ": forward_client is xforward, but the server does not offer XFORWARD "
-                        "to us (Postfix: smtpd_authorized_xforward_hosts); not using this server");
+        ops::logLine(ops::LogLevel::Warning, session_.id,
+                     "backend " + name +
+                         ": forward_client is xforward, but the server does not offer XFORWARD "
+                         "to us (Postfix: smtpd_authorized_xforward_hosts); not using this server");
         co_return false;
     }
     if (!capabilities_.has_xclient ||
@@ -609,7 +616,8 @@ awaitable<bool> SmtpBackend::forwardClientOnConnect(const config::Endpoint& serv
             co_return false;
         }
         if (reply->code != 220) {
-            ops::logWarning("backend " + name + ": XCLIENT refused: " + reply->summary());
+            ops::logLine(ops::LogLevel::Warning, session_.id,
+                         "backend " + name + ": XCLIENT refused: " + reply->summary());
             // After part of the attributes went through, the server's idea of the client is
             // half changed: do not use this connection.
             co_return mode == ForwardClient::Auto && !server_reset;
@@ -623,7 +631,8 @@ awaitable<bool> SmtpBackend::forwardClientOnConnect(const config::Endpoint& serv
     const std::string helo = forwardedHelo(session_.helo);
     if (!co_await greet(helo == kUnavailable ? config_.helo_name : helo)) {
         if (!connected_ || helo == kUnavailable || !co_await greet(config_.helo_name)) {
-            ops::logWarning("backend " + name + ": EHLO after XCLIENT refused");
+            ops::logLine(ops::LogLevel::Warning, session_.id,
+                         "backend " + name + ": EHLO after XCLIENT refused");
             co_return false;
         }
     }
@@ -660,8 +669,8 @@ awaitable<std::optional<smtp::Reply>> SmtpBackend::forwardClientForTransaction(
                                   reply->lines.front());
         }
         if (reply->code != 250) {
-            ops::logWarning("backend " + current_server_ +
-                            ": XFORWARD refused: " + reply->summary());
+            ops::logLine(ops::LogLevel::Warning, session_.id,
+                         "backend " + current_server_ + ": XFORWARD refused: " + reply->summary());
             if (mode == ForwardClient::Xforward) {
                 co_return smtp::Reply(451, "4.3.0", "Backend refused XFORWARD, try again later");
             }
@@ -706,7 +715,8 @@ awaitable<std::optional<smtp::Reply>> SmtpBackend::command(std::string_view text
                                                            std::chrono::milliseconds timeout) {
     if (!in_.empty()) {
         // The backend said something we did not ask for: its answers would be off by one.
-        ops::logWarning("backend " + current_server_ + ": unexpected data, closing the connection");
+        ops::logLine(ops::LogLevel::Warning, session_.id,
+                     "backend " + current_server_ + ": unexpected data, closing the connection");
         last_timed_out_ = false;
         close();
         co_return std::nullopt;
@@ -723,8 +733,8 @@ awaitable<std::optional<smtp::Reply>> SmtpBackend::command(std::string_view text
     auto reply = co_await readReply(timeout);
     if (reply && !in_.empty()) {
         // More than one reply to one command: the connection is out of step.
-        ops::logWarning("backend " + current_server_ +
-                        ": extra reply lines, closing the connection");
+        ops::logLine(ops::LogLevel::Warning, session_.id,
+                     "backend " + current_server_ + ": extra reply lines, closing the connection");
         close();
         co_return std::nullopt;
     }
@@ -736,7 +746,8 @@ awaitable<std::optional<smtp::Reply>> SmtpBackend::readReply(std::chrono::millis
     for (;;) {
         const size_t length = smtp::completeReplyLength(in_);
         if (length == std::string_view::npos || in_.size() > kMaxReplySize) {
-            ops::logWarning("backend " + current_server_ + ": malformed reply");
+            ops::logLine(ops::LogLevel::Warning, session_.id,
+                         "backend " + current_server_ + ": malformed reply");
             break;
         }
         if (length > 0) {

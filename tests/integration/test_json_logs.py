@@ -4,7 +4,7 @@ ids, and the message summary carries its fields as separate keys."""
 import json
 import time
 
-from mailgate_process import relay_access_entry, verdict_entry
+from mailgate_process import free_port, relay_access_entry, verdict_entry
 from smtp_client import RawClient, open_session, smtp
 
 SENDER = "sender@remote.example"
@@ -90,3 +90,21 @@ def test_plugin_lines_and_scores(start_gateway, backend, build):
         assert record["session"] == summary["session"], record
     assert isinstance(summary["score"], float) and summary["score"] > 0
     assert {"name": "CONNECT_SEEN", "score": 0.5} in summary["symbols"]
+
+
+# The backend's own lines (here: it cannot be reached) carry the client session's id too.
+def test_backend_lines_carry_the_session(start_gateway):
+    gateway = start_gateway(log={"format": "json"},
+                            backend={"type": "smtp", "servers": [f"127.0.0.1:{free_port()}"],
+                                     "connect_timeout": "2s"})
+    with smtp(gateway.port) as client:
+        client.ehlo()
+        assert client.mail(SENDER)[0] == 451
+    records = json_lines(gateway, lambda r: r.get("event") == "message", 1)
+    backend_lines = [r for r in records if r.get("message", "").startswith("backend")]
+    (summary,) = summaries(records)
+    assert backend_lines, records
+    for record in backend_lines:
+        assert record["session"] == summary["session"], record
+    assert summary["outcome"] == "tempfailed"
+    assert summary["reply"].startswith("451 4.4.1")
