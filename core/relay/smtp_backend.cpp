@@ -16,6 +16,8 @@ constexpr size_t kMaxCommandLine = 512;  // octets with CRLF (RFC 5321, XCLIENT_
 constexpr size_t kMaxAttributeValue = 255;
 const char* const kUnavailable = "[UNAVAILABLE]";
 
+// The replies made for a backend failure; each is built once per failure answered to the client,
+// so each counts one in mailgate_backend_errors_total.
 const smtp::Reply& unavailableReply() {
     ops::metrics::backendError(ops::metrics::BackendError::Unavailable);
     static const smtp::Reply reply(451, "4.4.1", "Backend unavailable, try again later");

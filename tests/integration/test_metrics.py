@@ -107,6 +107,20 @@ def test_limit_hits_are_counted(start_gateway, backend, metrics_port):
     assert value(samples, "mailgate_limit_hits_total", limit="max_connections") == 0
 
 
+# A connection over max_connections_per_ip is counted as accepted, then as a limit hit.
+def test_per_address_limit_is_counted(start_gateway, metrics_port):
+    gateway = start_gateway(metrics={"listen": f"127.0.0.1:{metrics_port}"},
+                            limits={"max_connections_per_ip": 1})
+    with RawClient(gateway.port) as first:
+        assert first.greeting().code == 220
+        with RawClient(gateway.port) as second:
+            assert second.greeting().code == 421
+        samples = scrape(metrics_port)
+    assert value(samples, "mailgate_limit_hits_total", limit="max_connections_per_ip") == 1
+    assert value(samples, "mailgate_connections_total") == 2
+    assert value(samples, "mailgate_connections_open") == 1
+
+
 # A backend that is down is counted as a backend error (the client got 451 4.4.1).
 def test_backend_unavailable_is_counted(start_gateway, metrics_port):
     gateway = start_gateway(metrics={"listen": f"127.0.0.1:{metrics_port}"},
