@@ -1,5 +1,6 @@
 """The metrics endpoint: counts after a known run, health and readiness, config and start errors."""
 
+import signal
 import smtplib
 import socket
 import time
@@ -177,6 +178,25 @@ def test_keep_alive_and_garbage(gateway, metrics_port):
         sock.settimeout(5)
         assert sock.recv(65536) == b""  # closed without an answer
     assert http_get(metrics_port, "/healthz")[0] == 200
+
+
+# A SIGHUP reload is counted, keeps the counters and the endpoint, and a broken file counts as a
+# failed reload.
+def test_reload_keeps_counters(gateway, backend, metrics_port):
+    with smtp(gateway.port) as client:
+        assert client.sendmail(SENDER, [LOCAL], MESSAGE) == {}
+    gateway.send_signal(signal.SIGHUP)
+    assert gateway.wait_for_log("configuration reloaded")
+    good = gateway.config_path.read_text()
+    gateway.config_path.write_text(good + "unknown_section: 1\n")
+    gateway.send_signal(signal.SIGHUP)
+    assert gateway.wait_for_log("reload refused")
+    gateway.config_path.write_text(good)
+    samples = scrape(metrics_port)
+    assert value(samples, "mailgate_config_reloads_total", result="success") == 1
+    assert value(samples, "mailgate_config_reloads_total", result="failure") == 1
+    assert value(samples, "mailgate_messages_total", outcome="accepted") == 1
+    assert value(samples, "mailgate_ready") == 1
 
 
 # Without a metrics section nothing listens for HTTP.
