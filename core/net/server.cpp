@@ -227,12 +227,13 @@ class Server::Impl {
     }
 
     void beginShutdown(int signal) {
+        // /readyz says 503 before the line below is logged (tests wait for the line).
+        ops::metrics::setState(ops::metrics::State::Draining);
         ops::logInfo(std::string("received ") + (signal == SIGINT ? "SIGINT" : "SIGTERM") +
                      ": no new connections, draining " + std::to_string(active_.load()) +
                      " sessions for at most " +
                      std::to_string(config_.limits.shutdown_timeout.count()) + " ms");
         stopping_ = true;
-        ops::metrics::setState(ops::metrics::State::Draining);
         for (auto& acceptor : acceptors_) {
             error_code ignored;
             acceptor.close(ignored);

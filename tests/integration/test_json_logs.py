@@ -18,7 +18,9 @@ def json_lines(gateway, predicate, count: int, timeout: float = 5.0) -> list[dic
     of them match predicate (bounded wait)."""
     deadline = time.monotonic() + timeout
     while True:
-        records = [json.loads(line) for line in gateway.log_text().splitlines()]
+        # A line still being written has no newline yet: only complete lines are parsed.
+        complete = gateway.log_text().split("\n")[:-1]
+        records = [json.loads(line) for line in complete]
         if len([r for r in records if predicate(r)]) >= count or time.monotonic() > deadline:
             return records
 
