@@ -103,8 +103,9 @@ struct PluginMetrics {
     std::array<Histogram<kHookBounds.size()>, kStages> latency{};
 };
 
-const std::array<std::string_view, 7> kOutcomes{"accepted", "rejected", "tempfailed", "discarded",
-                                                "aborted",  "timeout",  "reset"};
+const std::array<std::string_view, 8> kOutcomes{"accepted",  "rejected",    "tempfailed",
+                                                "discarded", "quarantined", "aborted",
+                                                "timeout",   "reset"};
 const std::array<const char*, 5> kLimitNames{"max_connections", "max_connections_per_ip",
                                              "max_errors", "max_message_size", "max_recipients"};
 const std::array<const char*, 3> kStepNames{"mail_from", "rcpt_to", "data"};

@@ -52,7 +52,8 @@ def test_counts_after_a_known_run(gateway, backend, metrics_port):
                                 else None)(scrape(metrics_port)))
     assert samples, "sessions still open after the clients left"
     assert value(samples, "mailgate_messages_total", outcome="accepted") == 3
-    for outcome in ("rejected", "tempfailed", "discarded", "aborted", "timeout", "reset"):
+    for outcome in ("rejected", "tempfailed", "discarded", "quarantined", "aborted", "timeout",
+                    "reset", "other"):
         assert value(samples, "mailgate_messages_total", outcome=outcome) == 0, outcome
     assert value(samples, "mailgate_message_recipients_total") == 3
     assert value(samples, "mailgate_message_bytes_total") == 3 * len(MESSAGE)
