@@ -24,11 +24,20 @@ const smtp::Reply& unavailableReply() {
     return reply;
 }
 
-smtp::Reply lostReply(bool timed_out) {
+void countLost(bool timed_out) {
     ops::metrics::backendError(timed_out ? ops::metrics::BackendError::Timeout
                                          : ops::metrics::BackendError::Lost);
+}
+
+// The reply without counting it, for a reply that may not be given (LMTP's missing replies).
+smtp::Reply uncountedLostReply(bool timed_out) {
     return timed_out ? smtp::Reply(451, "4.4.2", "Backend did not answer in time, try again later")
                      : smtp::Reply(451, "4.4.2", "Backend connection lost, try again later");
+}
+
+smtp::Reply lostReply(bool timed_out) {
+    countLost(timed_out);
+    return uncountedLostReply(timed_out);
 }
 
 // Backends that do not speak ENHANCEDSTATUSCODES still get one in the reply we pass on, since
@@ -315,7 +324,10 @@ awaitable<smtp::Reply> SmtpBackend::lmtpReplies(const filter::Transaction& trans
         close();  // more replies than recipients: do not reuse the connection
     }
     replies.resize(accepted_rcpts_.size());  // missing replies stay empty
-    const smtp::Reply missing = lostReply(last_timed_out_);
+    const smtp::Reply missing = uncountedLostReply(last_timed_out_);
+    if (std::any_of(replies.begin(), replies.end(), [](const auto& r) { return !r; })) {
+        countLost(last_timed_out_);
+    }
     const smtp::Reply* first_positive = nullptr;
     const smtp::Reply* first_transient = nullptr;
     const smtp::Reply* first_permanent = nullptr;

@@ -9,6 +9,7 @@ import pytest
 
 from mailgate_process import free_port, gateway_config, run_mailgate, to_yaml
 from metrics_client import http_get, scrape, value
+from recording_backend import RecordingBackend
 from smtp_client import RawClient, open_session, smtp
 
 SENDER = "sender@remote.example"
@@ -121,6 +122,28 @@ def test_per_address_limit_is_counted(start_gateway, metrics_port):
     assert value(samples, "mailgate_limit_hits_total", limit="max_connections_per_ip") == 1
     assert value(samples, "mailgate_connections_total") == 2
     assert value(samples, "mailgate_connections_open") == 1
+
+
+# An LMTP backend: one data step per message, and a message delivered to every recipient is no
+# backend error (the replies LMTP leaves out are counted only when one is missing).
+def test_lmtp_backend_counts(start_gateway, metrics_port):
+    server = RecordingBackend(lmtp=True).start()
+    try:
+        gateway = start_gateway(metrics={"listen": f"127.0.0.1:{metrics_port}"},
+                                backend={"type": "lmtp", "servers": [f"127.0.0.1:{server.port}"],
+                                         "connect_timeout": "2s", "command_timeout": "5s",
+                                         "lmtp_multi_recipient": "merge"})
+        with smtp(gateway.port) as client:
+            assert client.sendmail(SENDER, [LOCAL, "other@example.test"], MESSAGE) == {}
+        server.wait_for_transactions(1)
+        samples = scrape(metrics_port)
+    finally:
+        server.stop()
+    assert value(samples, "mailgate_messages_total", outcome="accepted") == 1
+    assert value(samples, "mailgate_message_recipients_total") == 2
+    assert value(samples, "mailgate_backend_duration_seconds_count", step="data") == 1
+    for kind in ("unavailable", "timeout", "lost", "protocol", "local"):
+        assert value(samples, "mailgate_backend_errors_total", kind=kind) == 0, kind
 
 
 # A backend that is down is counted as a backend error (the client got 451 4.4.1).
