@@ -13,6 +13,7 @@
 #include "core/filter/plugin_call.hpp"
 #include "core/net/server.hpp"
 #include "core/ops/log.hpp"
+#include "core/ops/metrics_server.hpp"
 #include "core/plugin/plugin_loader.hpp"
 
 namespace {
@@ -118,9 +119,12 @@ int runGateway(const std::string& file) {
         return kExitConfigError;
     }
     ops::setLogLevel(toOpsLevel(config.log.level));
+    ops::setLogFormat(config.log.format == config::LogFormat::Json ? ops::LogFormat::Json
+                                                                   : ops::LogFormat::Text);
     std::signal(SIGPIPE, SIG_IGN);
     filter::startWorkerPool(config.plugin_workers);
     const auto drain_time = config.limits.shutdown_timeout;
+    const std::optional<config::Endpoint> metrics_listen = config.metrics.listen;
     auto runtime = std::make_shared<net::Runtime>(std::move(config), std::move(plugins));
     net::Server server(std::move(runtime),
                        [file](std::string& errors) { return reloadRuntime(file, errors); });
@@ -129,7 +133,16 @@ int runGateway(const std::string& file) {
         ops::logError(error);
         return exitAfterPluginCalls(kExitConfigError, drain_time);
     }
-    return exitAfterPluginCalls(server.run(), drain_time);
+    // Started after the SMTP listeners are bound and before they accept: /readyz says 503
+    // until the server is ready, and stays up through the drain to say so.
+    ops::MetricsServer metrics;
+    if (metrics_listen && !metrics.start(*metrics_listen, error)) {
+        ops::logError(error);
+        return exitAfterPluginCalls(kExitConfigError, drain_time);
+    }
+    const int status = server.run();
+    metrics.stop();
+    return exitAfterPluginCalls(status, drain_time);
 }
 
 // mailgate test: parses its options, then runs the chain on one message without network.

@@ -76,6 +76,10 @@ const detail::EnumNames<LogLevel> kLogLevels{
     {"warning", LogLevel::Warning},
     {"error", LogLevel::Error},
 };
+const detail::EnumNames<LogFormat> kLogFormats{
+    {"text", LogFormat::Text},
+    {"json", LogFormat::Json},
+};
 
 // Returns true when the server section names its own host name.
 bool readServer(Diagnostics& diag, const Entry& entry, ServerConfig& server,
@@ -285,6 +289,35 @@ void readRoutes(Diagnostics& diag, const Entry& entry, std::vector<RouteConfig>&
     }
 }
 
+void readLog(Diagnostics& diag, const Entry& entry, LogConfig& log) {
+    readMap(diag, entry,
+            {
+                {"level", enumField(diag, log.level, kLogLevels)},
+                {"format", enumField(diag, log.format, kLogFormats)},
+            });
+}
+
+// One address, not a list: the endpoint serves a single port.
+void readMetrics(Diagnostics& diag, const Entry& entry, MetricsConfig& metrics) {
+    auto read = readMap(diag, entry,
+                        {
+                            {"listen",
+                             [&](const Entry& value) {
+                                 if (!value.node.IsScalar()) {
+                                     fail(diag, value, "expected one host:port");
+                                     return;
+                                 }
+                                 auto endpoints = detail::endpointsValue(diag, value);
+                                 if (endpoints) {
+                                     metrics.listen = endpoints->front();
+                                 }
+                             }},
+                        });
+    if ((entry.node.IsMap() || entry.node.IsNull()) && !read.contains("listen")) {
+        missingKey(diag, entry, "listen", "required to enable the metrics endpoint");
+    }
+}
+
 bool isPluginName(const std::string& name) {
     return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
         return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
@@ -385,10 +418,8 @@ void readDocument(Diagnostics& diag, const YAML::Node& root, Config& config) {
                                checkWritableFolder(diag, path, config.quarantine.path);
                            }}});
              }},
-            {"log",
-             [&](const Entry& value) {
-                 readMap(diag, value, {{"level", enumField(diag, config.log.level, kLogLevels)}});
-             }},
+            {"log", [&](const Entry& value) { readLog(diag, value, config.log); }},
+            {"metrics", [&](const Entry& value) { readMetrics(diag, value, config.metrics); }},
         });
     if ((root.IsMap() || root.IsNull()) && !read.contains("backend")) {
         diag.error(entry.keyMark, "missing required section 'backend'");

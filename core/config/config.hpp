@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -137,8 +138,16 @@ struct QuarantineConfig {
 
 enum class LogLevel { Debug, Info, Warning, Error };
 
+enum class LogFormat { Text, Json };
+
 struct LogConfig {
     LogLevel level = LogLevel::Info;
+    LogFormat format = LogFormat::Text;
+};
+
+// The Prometheus and health endpoint: off unless `listen` is set.
+struct MetricsConfig {
+    std::optional<Endpoint> listen;
 };
 
 struct Config {
@@ -152,6 +161,7 @@ struct Config {
     unsigned plugin_workers = 8;  // threads for plugins that may block
     QuarantineConfig quarantine;
     LogConfig log;
+    MetricsConfig metrics;
 };
 
 // One problem found in a config file, shown as FILE:LINE:COL: message.

@@ -2,6 +2,7 @@
 
 #include "core/filter/plugin_call.hpp"
 #include "core/ops/log.hpp"
+#include "core/ops/metrics.hpp"
 
 namespace mailgate::filter {
 namespace {
@@ -79,7 +80,7 @@ const char* onErrorName(config::OnError policy) {
 }
 
 std::string sessionId(const plugin::SessionState& state) {
-    return state.info != nullptr ? state.info->id : std::string();
+    return std::string(state.logId());
 }
 
 }  // namespace
@@ -144,8 +145,11 @@ bool FilterChain::hasHook(Stage stage) const {
 awaitable<std::optional<Decision>> FilterChain::ask(size_t index, mg_hook hook, Stage stage,
                                                     ChainContext& context) const {
     const plugin::LoadedPlugin& plugin = *plugins_[index];
+    const ops::metrics::Stopwatch hook_time;
     const CallResult result = co_await callHook(plugin, index, hook, stage, context.state,
                                                 context.executor, context.keep_alive);
+    ops::metrics::pluginVerdict(plugin.name(), static_cast<int>(stage), result.verdict,
+                                hook_time.elapsed());
     Decision decision;
     if (result.verdict == MG_ERROR) {
         decision = onErrorDecision(plugin, stage);

@@ -3,11 +3,13 @@
 #include <chrono>
 
 #include "core/ops/log.hpp"
+#include "core/ops/metrics.hpp"
 
 namespace mailgate::net {
 
 std::string Admission::admit(const std::string& key, const config::LimitsConfig& limits) {
     if (!per_client_.tryAcquire(key, limits.max_connections_per_ip)) {
+        ops::metrics::limitHit(ops::metrics::Limit::MaxConnectionsPerIp);
         ops::logInfo("too many connections from " + key + ", refused");
         return "Too many connections from your address";
     }
@@ -15,6 +17,7 @@ std::string Admission::admit(const std::string& key, const config::LimitsConfig&
         rate_.tryAcquire(key, limits.max_connection_rate_per_ip, limits.connection_rate_window);
     if (rate == ConnectionRate::Verdict::Refused) {
         per_client_.release(key);
+        ops::metrics::limitHit(ops::metrics::Limit::ConnectionRate);
         ops::logInfo("connection rate limit exceeded by " + key + ", refused");
         return "Connection rate limit exceeded for your address";
     }

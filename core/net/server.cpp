@@ -15,6 +15,7 @@
 #include "core/net/session.hpp"
 #include "core/net/session_registry.hpp"
 #include "core/ops/log.hpp"
+#include "core/ops/metrics.hpp"
 
 namespace mailgate::net {
 namespace {
@@ -98,6 +99,7 @@ class Server::Impl {
         }
         ops::logInfo("mailgate " MAILGATE_VERSION " ready with " + std::to_string(workers_.size()) +
                      " I/O threads and " + std::to_string(runtime_->chain.size()) + " plugins");
+        ops::metrics::setState(ops::metrics::State::Ready);
         main_->context.run();
         for (size_t i = 1; i < workers_.size(); ++i) {
             workers_[i]->thread.join();
@@ -166,13 +168,16 @@ class Server::Impl {
                 co_await backoff.async_wait(use_nothrow);
                 continue;
             }
+            ops::metrics::connectionAccepted();
             if (active_.load() >= runtime_->config.limits.max_connections) {
+                ops::metrics::limitHit(ops::metrics::Limit::MaxConnections);
                 asio::co_spawn(worker.context, refuse(std::move(socket), "Too many connections"),
                                asio::detached);
                 continue;
             }
             // Counted from here: a connection still sending its PROXY header holds a slot too.
             ++active_;
+            ops::metrics::sessionStarted();
             asio::co_spawn(worker.context,
                            serve(worker, std::move(socket), runtime_, expects_proxy),
                            asio::detached);
@@ -234,12 +239,15 @@ class Server::Impl {
     }
 
     void onSessionEnd() {
+        ops::metrics::sessionEnded();
         if (--active_ == 0 && stopping_) {
             asio::post(main_->context, [this] { finishShutdown(); });
         }
     }
 
     void beginShutdown(int signal) {
+        // /readyz says 503 before the line below is logged (tests wait for the line).
+        ops::metrics::setState(ops::metrics::State::Draining);
         ops::logInfo(std::string("received ") + (signal == SIGINT ? "SIGINT" : "SIGTERM") +
                      ": no new connections, draining " + std::to_string(active_.load()) +
                      " sessions for at most " +
@@ -290,6 +298,7 @@ class Server::Impl {
         ops::logInfo("received SIGHUP: reloading the configuration and plugins");
         std::string errors;
         RuntimePtr next = reload_ ? reload_(errors) : nullptr;
+        ops::metrics::configReload(next != nullptr);
         if (!next) {
             ops::logError("reload refused, still running the previous configuration:\n" + errors);
             return;
@@ -322,6 +331,12 @@ class Server::Impl {
             ops::logWarning(
                 "server.listen, server.threads, server.backlog and "
                 "server.proxy_protocol.listeners take effect only on restart");
+        }
+        const auto metricsText = [](const config::Config& c) {
+            return c.metrics.listen ? c.metrics.listen->toString() : std::string("off");
+        };
+        if (metricsText(next) != metricsText(config_) || next.log.format != config_.log.format) {
+            ops::logWarning("metrics.listen and log.format take effect only on restart");
         }
     }
 

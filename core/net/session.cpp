@@ -3,6 +3,7 @@
 #include "core/net/address_text.hpp"
 #include "core/net/session_registry.hpp"
 #include "core/ops/log.hpp"
+#include "core/ops/metrics.hpp"
 
 namespace mailgate::net {
 namespace {
@@ -223,6 +224,7 @@ awaitable<bool> Session::fillInput() {
             co_return false;
         }
         in_.append(chunk, read);
+        ops::metrics::bytesReceived(read);
         co_return true;
     }
 }

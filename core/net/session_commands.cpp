@@ -4,6 +4,7 @@
 
 #include "core/net/session.hpp"
 #include "core/ops/log.hpp"
+#include "core/ops/metrics.hpp"
 
 namespace mailgate::net {
 namespace {
@@ -100,6 +101,7 @@ bool Session::countError() {
     if (++errors_ < limits_.max_errors) {
         return true;
     }
+    ops::metrics::limitHit(ops::metrics::Limit::MaxErrors);
     ops::logLine(ops::LogLevel::Info, info_.id,
                  "too many errors from " + info_.client_ip + ", closing");
     replyText(421, "4.7.0",
@@ -174,6 +176,7 @@ bool Session::checkMailParameters(const smtp::Command& command, filter::Transact
             }
             // A number too large to represent is certainly over the limit.
             if (result.ec == std::errc::result_out_of_range || size > limits_.max_message_size) {
+                ops::metrics::limitHit(ops::metrics::Limit::MaxMessageSize);
                 replyText(552, "5.3.4", "Message size exceeds fixed maximum message size");
                 return false;
             }
@@ -274,6 +277,7 @@ awaitable<bool> Session::onRcpt(const smtp::Command& command) {
         co_return countError();
     }
     if (transaction_.rcpts.size() >= limits_.max_recipients) {
+        ops::metrics::limitHit(ops::metrics::Limit::MaxRecipients);
         replyText(452, "4.5.3", "Too many recipients");
         co_return true;
     }

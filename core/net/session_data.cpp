@@ -2,10 +2,11 @@
 // hand the message to the backend and answer the client with the backend's own reply. The
 // client never hears 250 before the backend said 250 (DESIGN.md guarantee 2).
 #include <algorithm>
-#include <cstdio>
 
 #include "core/net/session.hpp"
 #include "core/ops/log.hpp"
+#include "core/ops/message_summary.hpp"
+#include "core/ops/metrics.hpp"
 #include "core/relay/body_source.hpp"
 #include "core/relay/maildir_backend.hpp"
 #include "core/smtp/data_reader.hpp"
@@ -113,7 +114,8 @@ awaitable<bool> Session::readMessage(smtp::Reply& failure) {
         consumeInput(used);
         if (stored && !transaction_.content.commit()) {
             // Keep reading to the end of data, then answer 451: the client's queue retries.
-            ops::logError("message store: " + transaction_.content.error());
+            ops::logLine(ops::LogLevel::Error, transaction_.id,
+                         "message store: " + transaction_.content.error());
             stored = false;
         }
         if (!stored) {
@@ -128,6 +130,9 @@ awaitable<bool> Session::readMessage(smtp::Reply& failure) {
     }
     deadline_.disarm();
     transaction_.received_size = reader.size();
+    if (reader.violation() == smtp::DataReader::Violation::TooBig) {
+        ops::metrics::limitHit(ops::metrics::Limit::MaxMessageSize);
+    }
     if (reader.violation() != smtp::DataReader::Violation::None) {
         failure = violationReply(reader.violation(), limits_);
     } else if (!stored) {
@@ -287,41 +292,34 @@ awaitable<smtp::Reply> Session::quarantine(const relay::OutgoingMessage& message
 }
 
 void Session::logSummary(const char* outcome, const smtp::Reply& final_reply) const {
+    ops::metrics::messageFinished(outcome, transaction_.rcpts.size(), transaction_.received_size);
     if (!ops::logEnabled(ops::LogLevel::Info)) {
         return;
     }
-    const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
-        std::chrono::steady_clock::now() - transaction_start_);
-    std::string line = "message id=" + transaction_.id + " client=" + info_.client_ip +
-                       " helo=" + (info_.helo.empty() ? "-" : info_.helo) + " from=<" +
-                       transaction_.mail_from + "> to=";
-    for (size_t i = 0; i < transaction_.rcpts.size(); ++i) {
-        line += (i == 0 ? "<" : ",<") + transaction_.rcpts[i] + ">";
+    ops::MessageSummary summary;
+    summary.session_id = info_.id;
+    summary.id = transaction_.id;
+    summary.client = info_.client_ip;
+    summary.helo = info_.helo;
+    summary.from = transaction_.mail_from;
+    summary.to.assign(transaction_.rcpts.begin(), transaction_.rcpts.end());
+    summary.size = transaction_.received_size;
+    summary.outcome = outcome;
+    summary.decided_by = transaction_.decided_by;
+    for (const auto& refused : transaction_.refused_rcpts) {
+        summary.refused.push_back(refused.address);
     }
-    if (transaction_.rcpts.empty()) {
-        line += "-";
+    summary.scored = plugin_state_.symbolCount() > 0;
+    summary.score = plugin_state_.score();
+    for (size_t i = 0; i < plugin_state_.symbolCount(); ++i) {
+        const filter::Symbol& symbol = plugin_state_.symbolAt(i);
+        summary.symbols.push_back({symbol.name, symbol.score});
     }
-    line += " size=" + std::to_string(transaction_.received_size);
-    line += " outcome=";
-    line += outcome;
-    line += " decided_by=" + (transaction_.decided_by.empty() ? "-" : transaction_.decided_by);
-    for (size_t i = 0; i < transaction_.refused_rcpts.size(); ++i) {
-        line += (i == 0 ? " refused=<" : ",<") + transaction_.refused_rcpts[i].address + ">";
-    }
-    if (plugin_state_.symbolCount() > 0) {
-        char score[32];
-        std::snprintf(score, sizeof score, "%.2f", plugin_state_.score());
-        line += std::string(" score=") + score + " symbols=";
-        for (size_t i = 0; i < plugin_state_.symbolCount(); ++i) {
-            const filter::Symbol& symbol = plugin_state_.symbolAt(i);
-            std::snprintf(score, sizeof score, "(%.2f)", symbol.score);
-            line += (i == 0 ? "" : ",") + symbol.name + score;
-        }
-    }
-    line += " reply=";
-    line += final_reply.code == 0 ? "-" : "\"" + final_reply.summary() + "\"";
-    line += " duration_ms=" + std::to_string(elapsed.count());
-    ops::logLine(ops::LogLevel::Info, info_.id, line);
+    summary.reply = final_reply.code == 0 ? "" : final_reply.summary();
+    summary.duration_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                              std::chrono::steady_clock::now() - transaction_start_)
+                              .count();
+    ops::logMessageSummary(summary);
 }
 
 awaitable<void> Session::endTransaction() {

@@ -381,9 +381,8 @@ thread_local std::string_view t_loading_plugin;
 namespace detail {
 
 std::string sessionIdOf(mg_session* call) {
-    return withState(call, std::string(), [](mg_session&, SessionState& s) {
-        return s.info != nullptr ? s.info->id : std::string();
-    });
+    return withState(call, std::string(),
+                     [](mg_session&, SessionState& s) { return std::string(s.logId()); });
 }
 
 }  // namespace detail
@@ -404,6 +403,13 @@ double SessionState::score() const {
         total += symbolAt(i).score;
     }
     return total;
+}
+
+std::string_view SessionState::logId() const {
+    if (transaction != nullptr && !transaction->id.empty()) {
+        return transaction->id;
+    }
+    return info != nullptr ? std::string_view(info->id) : std::string_view();
 }
 
 const mg_host* hostTable() {

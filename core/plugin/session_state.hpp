@@ -31,6 +31,8 @@ struct SessionState {
     size_t symbolCount() const;
     const filter::Symbol& symbolAt(size_t index) const;
     double score() const;
+    // The id for log lines: the transaction's inside one, else the session's, else "".
+    std::string_view logId() const;
 };
 
 }  // namespace mailgate::plugin

@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "core/ops/log.hpp"
+#include "core/ops/metrics.hpp"
 
 namespace mailgate::relay {
 namespace {
@@ -72,10 +73,13 @@ awaitable<smtp::Reply> MaildirBackend::rcptTo(const filter::Transaction&, const 
 
 awaitable<smtp::Reply> MaildirBackend::data(const filter::Transaction& transaction,
                                             const OutgoingMessage& message) {
+    const ops::metrics::BackendTimer timer(ops::metrics::BackendStep::Data);
     std::string file_name;
     const std::string failure = deliver(transaction, message, file_name);
     if (!failure.empty()) {
-        ops::logError("maildir " + root_.string() + ": " + failure);
+        ops::logLine(ops::LogLevel::Error, transaction.id,
+                     "maildir " + root_.string() + ": " + failure);
+        ops::metrics::backendError(ops::metrics::BackendError::Local);
         co_return smtp::Reply(451, "4.3.0", "Local delivery failed, try again later");
     }
     co_return smtp::Reply(250, "2.0.0", "Ok: delivered as " + file_name);

@@ -4,6 +4,7 @@
 #include <cctype>
 
 #include "core/ops/log.hpp"
+#include "core/ops/metrics.hpp"
 #include "core/smtp/data_reader.hpp"
 
 namespace mailgate::relay {
@@ -15,14 +16,28 @@ constexpr size_t kMaxCommandLine = 512;  // octets with CRLF (RFC 5321, XCLIENT_
 constexpr size_t kMaxAttributeValue = 255;
 const char* const kUnavailable = "[UNAVAILABLE]";
 
+// The replies made for a backend failure; each is built once per failure answered to the client,
+// so each counts one in mailgate_backend_errors_total.
 const smtp::Reply& unavailableReply() {
+    ops::metrics::backendError(ops::metrics::BackendError::Unavailable);
     static const smtp::Reply reply(451, "4.4.1", "Backend unavailable, try again later");
     return reply;
 }
 
-smtp::Reply lostReply(bool timed_out) {
+void countLost(bool timed_out) {
+    ops::metrics::backendError(timed_out ? ops::metrics::BackendError::Timeout
+                                         : ops::metrics::BackendError::Lost);
+}
+
+// The reply without counting it, for a reply that may not be given (LMTP's missing replies).
+smtp::Reply uncountedLostReply(bool timed_out) {
     return timed_out ? smtp::Reply(451, "4.4.2", "Backend did not answer in time, try again later")
                      : smtp::Reply(451, "4.4.2", "Backend connection lost, try again later");
+}
+
+smtp::Reply lostReply(bool timed_out) {
+    countLost(timed_out);
+    return uncountedLostReply(timed_out);
 }
 
 // Backends that do not speak ENHANCEDSTATUSCODES still get one in the reply we pass on, since
@@ -39,6 +54,7 @@ smtp::Reply withEnhancedCode(smtp::Reply reply, const char* success_code) {
 }
 
 smtp::Reply outOfStepReply() {
+    ops::metrics::backendError(ops::metrics::BackendError::Protocol);
     return smtp::Reply(451, "4.3.0", "Unexpected reply from backend, try again later");
 }
 
@@ -146,6 +162,7 @@ SmtpBackend::SmtpBackend(const Router& router, size_t route, const filter::Sessi
 SmtpBackend::~SmtpBackend() = default;
 
 awaitable<smtp::Reply> SmtpBackend::mailFrom(const filter::Transaction& transaction) {
+    const ops::metrics::BackendTimer timer(ops::metrics::BackendStep::MailFrom);
     accepted_rcpts_.clear();
     // A kept connection may have been closed by the backend meanwhile: one fresh retry.
     for (int attempt = 0; attempt < 2; ++attempt) {
@@ -201,6 +218,7 @@ awaitable<smtp::Reply> SmtpBackend::mailFrom(const filter::Transaction& transact
 
 awaitable<smtp::Reply> SmtpBackend::rcptTo(const filter::Transaction& transaction,
                                            const std::string& recipient) {
+    const ops::metrics::BackendTimer timer(ops::metrics::BackendStep::RcptTo);
     (void)transaction;
     if (!connected_) {
         co_return lostReply(last_timed_out_);
@@ -229,6 +247,7 @@ awaitable<smtp::Reply> SmtpBackend::rcptTo(const filter::Transaction& transactio
 
 awaitable<smtp::Reply> SmtpBackend::data(const filter::Transaction& transaction,
                                          const OutgoingMessage& message) {
+    const ops::metrics::BackendTimer timer(ops::metrics::BackendStep::Data);
     if (!connected_) {
         co_return lostReply(last_timed_out_);
     }
@@ -287,8 +306,9 @@ awaitable<smtp::Reply> SmtpBackend::lmtpReplies(const filter::Transaction& trans
             reply->code >= 600) {
             lost = true;
             if (reply) {
-                ops::logWarning("backend " + current_server_ + ": unexpected LMTP reply " +
-                                reply->summary() + ", closing the connection");
+                ops::logLine(ops::LogLevel::Warning, session_.id,
+                             "backend " + current_server_ + ": unexpected LMTP reply " +
+                                 reply->summary() + ", closing the connection");
             }
             close();
             break;
@@ -304,7 +324,10 @@ awaitable<smtp::Reply> SmtpBackend::lmtpReplies(const filter::Transaction& trans
         close();  // more replies than recipients: do not reuse the connection
     }
     replies.resize(accepted_rcpts_.size());  // missing replies stay empty
-    const smtp::Reply missing = lostReply(last_timed_out_);
+    const smtp::Reply missing = uncountedLostReply(last_timed_out_);
+    if (std::any_of(replies.begin(), replies.end(), [](const auto& r) { return !r; })) {
+        countLost(last_timed_out_);
+    }
     const smtp::Reply* first_positive = nullptr;
     const smtp::Reply* first_transient = nullptr;
     const smtp::Reply* first_permanent = nullptr;
@@ -469,8 +492,9 @@ awaitable<bool> SmtpBackend::connect() {
         }
         router_.health().markFailed(name, config_.retry_delay);
     }
-    ops::logWarning("backend " + router_.name(route_) + ": no server of " +
-                    std::to_string(order.size()) + " reachable");
+    ops::logLine(ops::LogLevel::Warning, session_.id,
+                 "backend " + router_.name(route_) + ": no server of " +
+                     std::to_string(order.size()) + " reachable");
     co_return false;
 }
 
@@ -509,8 +533,9 @@ awaitable<bool> SmtpBackend::openSocket(const config::Endpoint& server) {
     }
     deadline_.disarm();
     if (!opened) {
-        ops::logWarning("backend " + server.toString() + ": connect: " +
-                        (deadline_.expired() ? std::string("timed out") : failure.message()));
+        ops::logLine(ops::LogLevel::Warning, session_.id,
+                     "backend " + server.toString() + ": connect: " +
+                         (deadline_.expired() ? std::string("timed out") : failure.message()));
         close();
     }
     co_return opened;
@@ -526,14 +551,16 @@ awaitable<bool> SmtpBackend::connectTo(const config::Endpoint& server) {
     in_.clear();
     auto greeting = co_await readReply(config_.command_timeout);
     if (!greeting || greeting->code != 220) {
-        ops::logWarning("backend " + current_server_ + ": bad greeting: " +
-                        (greeting ? greeting->summary() : std::string("none")));
+        ops::logLine(ops::LogLevel::Warning, session_.id,
+                     "backend " + current_server_ + ": bad greeting: " +
+                         (greeting ? greeting->summary() : std::string("none")));
         close();
         co_return false;
     }
     if (!co_await greet(config_.helo_name)) {
-        ops::logWarning("backend " + current_server_ +
-                        (lmtp_ ? ": LHLO refused" : ": EHLO and HELO refused"));
+        ops::logLine(
+            ops::LogLevel::Warning, session_.id,
+            "backend " + current_server_ + (lmtp_ ? ": LHLO refused" : ": EHLO and HELO refused"));
         close();
         co_return false;
     }
@@ -566,15 +593,17 @@ awaitable<bool> SmtpBackend::forwardClientOnConnect(const config::Endpoint& serv
     const ForwardClient mode = config_.forward_client;
     const std::string name = server.toString();
     if (mode == ForwardClient::Xclient && !capabilities_.has_xclient) {
-        ops::logWarning("backend " + name +
-                        ": forward_client is xclient, but the server does not offer XCLIENT to "
-                        "us (Postfix: smtpd_authorized_xclient_hosts); not using this server");
+        ops::logLine(ops::LogLevel::Warning, session_.id,
+                     "backend " + name +
+                         ": forward_client is xclient, but the server does not offer XCLIENT to "
+                         "us (Postfix: smtpd_authorized_xclient_hosts); not using this server");
         co_return false;
     }
     if (mode == ForwardClient::Xforward && !capabilities_.has_xforward) {
-        ops::logWarning("backend " + name +
-                        ": forward_client is xforward, but the server does not offer XFORWARD "
-                        "to us (Postfix: smtpd_authorized_xforward_hosts); not using this server");
+        ops::logLine(ops::LogLevel::Warning, session_.id,
+                     "backend " + name +
+                         ": forward_client is xforward, but the server does not offer XFORWARD "
+                         "to us (Postfix: smtpd_authorized_xforward_hosts); not using this server");
         co_return false;
     }
     if (!capabilities_.has_xclient ||
@@ -601,7 +630,8 @@ awaitable<bool> SmtpBackend::forwardClientOnConnect(const config::Endpoint& serv
             co_return false;
         }
         if (reply->code != 220) {
-            ops::logWarning("backend " + name + ": XCLIENT refused: " + reply->summary());
+            ops::logLine(ops::LogLevel::Warning, session_.id,
+                         "backend " + name + ": XCLIENT refused: " + reply->summary());
             // After part of the attributes went through, the server's idea of the client is
             // half changed: do not use this connection.
             co_return mode == ForwardClient::Auto && !server_reset;
@@ -615,7 +645,8 @@ awaitable<bool> SmtpBackend::forwardClientOnConnect(const config::Endpoint& serv
     const std::string helo = forwardedHelo(session_.helo);
     if (!co_await greet(helo == kUnavailable ? config_.helo_name : helo)) {
         if (!connected_ || helo == kUnavailable || !co_await greet(config_.helo_name)) {
-            ops::logWarning("backend " + name + ": EHLO after XCLIENT refused");
+            ops::logLine(ops::LogLevel::Warning, session_.id,
+                         "backend " + name + ": EHLO after XCLIENT refused");
             co_return false;
         }
     }
@@ -652,8 +683,8 @@ awaitable<std::optional<smtp::Reply>> SmtpBackend::forwardClientForTransaction(
                                   reply->lines.front());
         }
         if (reply->code != 250) {
-            ops::logWarning("backend " + current_server_ +
-                            ": XFORWARD refused: " + reply->summary());
+            ops::logLine(ops::LogLevel::Warning, session_.id,
+                         "backend " + current_server_ + ": XFORWARD refused: " + reply->summary());
             if (mode == ForwardClient::Xforward) {
                 co_return smtp::Reply(451, "4.3.0", "Backend refused XFORWARD, try again later");
             }
@@ -698,7 +729,8 @@ awaitable<std::optional<smtp::Reply>> SmtpBackend::command(std::string_view text
                                                            std::chrono::milliseconds timeout) {
     if (!in_.empty()) {
         // The backend said something we did not ask for: its answers would be off by one.
-        ops::logWarning("backend " + current_server_ + ": unexpected data, closing the connection");
+        ops::logLine(ops::LogLevel::Warning, session_.id,
+                     "backend " + current_server_ + ": unexpected data, closing the connection");
         last_timed_out_ = false;
         close();
         co_return std::nullopt;
@@ -715,8 +747,8 @@ awaitable<std::optional<smtp::Reply>> SmtpBackend::command(std::string_view text
     auto reply = co_await readReply(timeout);
     if (reply && !in_.empty()) {
         // More than one reply to one command: the connection is out of step.
-        ops::logWarning("backend " + current_server_ +
-                        ": extra reply lines, closing the connection");
+        ops::logLine(ops::LogLevel::Warning, session_.id,
+                     "backend " + current_server_ + ": extra reply lines, closing the connection");
         close();
         co_return std::nullopt;
     }
@@ -728,7 +760,8 @@ awaitable<std::optional<smtp::Reply>> SmtpBackend::readReply(std::chrono::millis
     for (;;) {
         const size_t length = smtp::completeReplyLength(in_);
         if (length == std::string_view::npos || in_.size() > kMaxReplySize) {
-            ops::logWarning("backend " + current_server_ + ": malformed reply");
+            ops::logLine(ops::LogLevel::Warning, session_.id,
+                         "backend " + current_server_ + ": malformed reply");
             break;
         }
         if (length > 0) {

@@ -669,5 +669,64 @@ TEST(ConfigLoadTest, SpillDirectoryMustExist) {
     EXPECT_EQ(present.config.limits.spill_directory, "/tmp");
 }
 
+// The metrics endpoint is off by default and takes exactly one host:port; logs default to text.
+TEST(ConfigLoadTest, MetricsAndLogFormat) {
+    LoadResult defaults = load(kMinimal);
+    EXPECT_FALSE(defaults.config.metrics.listen.has_value());
+    EXPECT_EQ(defaults.config.log.format, LogFormat::Text);
+
+    LoadResult set = load(R"(
+backend:
+  servers: ["127.0.0.1:10025"]
+metrics:
+  listen: "[::1]:9187"
+log:
+  format: json
+)");
+    ASSERT_THAT(errors(set), ElementsAre());
+    ASSERT_TRUE(set.config.metrics.listen.has_value());
+    EXPECT_EQ(set.config.metrics.listen->toString(), "[::1]:9187");
+    EXPECT_EQ(set.config.log.format, LogFormat::Json);
+}
+
+// Each mistake in the metrics section is reported where it is.
+TEST(ConfigLoadTest, MetricsErrors) {
+    EXPECT_THAT(errors(load(R"(
+backend:
+  servers: ["127.0.0.1:10025"]
+metrics:
+  listen: 9187
+)")),
+                ElementsAre("test.yaml:4:11: metrics.listen: invalid endpoint '9187': "
+                            "expected host:port"));
+    EXPECT_THAT(errors(load(R"(
+backend:
+  servers: ["127.0.0.1:10025"]
+metrics:
+  listen: ["127.0.0.1:1", "127.0.0.1:2"]
+)")),
+                ElementsAre("test.yaml:4:11: metrics.listen: expected one host:port"));
+    EXPECT_THAT(errors(load(R"(
+backend:
+  servers: ["127.0.0.1:10025"]
+metrics:
+  enabled: true
+)")),
+                ElementsAre("test.yaml:3:1: metrics.listen: required to enable the metrics "
+                            "endpoint",
+                            "test.yaml:4:3: unknown key 'enabled' in 'metrics'"));
+}
+
+// The config the .deb installs as /etc/mailgate/mailgate.yaml is valid as shipped.
+TEST(ConfigLoadTest, SystemSampleConfigLoads) {
+    const std::filesystem::path root = repoRoot();
+    ASSERT_FALSE(root.empty());
+    LoadResult system = loadConfigFile(root / "config/system/mailgate.yaml");
+    EXPECT_THAT(errors(system), ElementsAre());
+    EXPECT_THAT(listen(system.config), ElementsAre("0.0.0.0:25", "[::]:25"));
+    ASSERT_TRUE(system.config.metrics.listen.has_value());
+    EXPECT_EQ(system.config.metrics.listen->toString(), "127.0.0.1:9187");
+}
+
 }  // namespace
 }  // namespace mailgate::config
