@@ -36,8 +36,19 @@ void prefixSubject(const Actions& actions, const sdk::Session& session) {
         session.change_header("Subject", 1, prefixedSubject(actions.subject_prefix, *subject)));
 }
 
+// A client could send its own X-Spam-Flag: downstream must see only ours.
+void deleteClientHeaders(const sdk::Session& session) {
+    const std::size_t fields = session.headers().size();
+    for (const char* name : {"X-Spam-Score", "X-Spam-Status", "X-Spam-Flag"}) {
+        for (std::size_t i = 0; i < fields && session.header(name); ++i) {
+            static_cast<void>(session.delete_header(name, 1));
+        }
+    }
+}
+
 void addHeaders(const Actions& actions, const sdk::Session& session, double score) {
     const bool spam = score >= actions.required_score;
+    deleteClientHeaders(session);
     static_cast<void>(session.add_header("X-Spam-Score", formatScore(score)));
     static_cast<void>(
         session.add_header("X-Spam-Status", spamStatus(actions, score, sessionSymbols(session))));
