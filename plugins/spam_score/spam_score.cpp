@@ -24,6 +24,7 @@ class SpamScore : public sdk::Plugin {
             errors.add(error.path, error.message);
         }
         config_ = std::move(parsed.config);
+        warnWithoutHostname(errors);
         initMime();
     }
 
@@ -48,6 +49,20 @@ class SpamScore : public sdk::Plugin {
     }
 
   private:
+    void warnWithoutHostname(const sdk::ConfigErrors& errors) const {
+        if (!config_.rules.own_names.empty()) {
+            return;
+        }
+        for (const Rule& rule : config_.rules.rules) {
+            if (rule.own_hostname) {
+                errors.log(sdk::LogLevel::Warning,
+                           "spam_score: rule " + rule.name +
+                               " uses own_hostname, but no hostname is configured: it never "
+                               "matches");
+            }
+        }
+    }
+
     SpamConfig config_;
 };
 
