@@ -199,3 +199,18 @@ def test_unknown_key_is_a_located_config_error(build, mailgate_binary, tmp_path)
     key_line = next(i for i, line in enumerate(lines, 1) if "rejcet" in line)
     assert re.search(rf"{re.escape(str(config_path))}:{key_line}:\d+: .*unknown key",
                      result.stderr), result.stderr
+
+
+def test_hostile_mime_is_bounded(start_gateway, build, backend):
+    """Thousands of nested multiparts are not parsed (mime.max_parts): the body rules see the
+    raw body instead, and the message is answered at once."""
+    gw = start_gateway(plugins=[relay_access_entry(build), spam_entry(
+        build, rules=[{"name": "DEEP_WORD", "type": "body", "regex": "needle", "score": 1}],
+        mime={"max_parts": 50})], limits={"max_message_size": 8 << 20})
+    levels = 3000
+    body = b"".join(b"--b%d\r\nContent-Type: multipart/mixed; boundary=b%d\r\n\r\n" % (i, i + 1)
+                    for i in range(levels))
+    body += b"--b%d\r\nContent-Type: text/plain\r\n\r\nneedle\r\n" % levels
+    message = b"Subject: deep\r\nContent-Type: multipart/mixed; boundary=b0\r\n\r\n" + body
+    assert deliver(gw, message).code == 250
+    assert b"tests=DEEP_WORD\r\n" in delivered(backend)
