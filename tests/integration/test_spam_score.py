@@ -13,7 +13,7 @@ from smtp_text import split_received
 
 SENDER = "sender@remote.example"
 RCPT = "user@example.test"
-DEFAULT_RULES = Path(__file__).resolve().parents[2] / "config" / "spam_score.rules.yaml"
+DEFAULT_RULES = Path(__file__).resolve().parents[2] / "config" / "rules" / "spam_score.yaml"
 GTUBE = b"XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X"
 CLEAN = (b"Date: Sun, 29 Nov 2026 10:00:00 +0000\r\nMessage-ID: <1@remote.example>\r\n"
          b"Subject: lunch on friday\r\n\r\nShall we meet at noon?\r\n")

@@ -1,4 +1,4 @@
-// The shipped default rules (config/spam_score.rules.yaml) on sample messages.
+// The shipped default rules (config/rules/spam_score.yaml) on sample messages.
 #include <gtest/gtest.h>
 
 #include <algorithm>
