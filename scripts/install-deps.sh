@@ -20,6 +20,7 @@ PACKAGES=(
     util-linux  # unshare(1), for the private Dovecot's mount namespace
     libre2-dev  # the rewrite plugin's regexes
     libc-ares-dev dnsmasq-base  # the dnsbl plugin: c-ares to build, dnsmasq for its tests
+    libgmime-3.0-dev  # the spam_score plugin's MIME decoding (it uses RE2 too)
 )
 
 missing=()

@@ -1,0 +1,26 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "rules.hpp"
+#include "spam_config.hpp"
+
+// MIME decoding with GMime: the text the body rules see, and decoded header values.
+namespace mailgate::spam_score {
+
+// Initialises GMime once per process (idempotent, thread-safe).
+void initMime();
+
+// Fills facts.text_parts and facts.content_types from the message. `mime_headers` holds the
+// top-level MIME fields ("Content-Type: ...\r\n"), `body` the body after the blank line. The
+// work is bounded by `limits`: a message with more Content-Type fields than max_parts is not
+// parsed (its raw body is the one text part), deeper parts are skipped, and the decoded text is
+// cut at max_text_size in total. Returns false when the message was not MIME-decoded.
+bool decodeMimeText(std::string_view mime_headers, std::string_view body, const MimeLimits& limits,
+                    MessageFacts& facts);
+
+// A header value as rules see it: unfolded, trimmed, RFC 2047 encoded words decoded to UTF-8.
+std::string decodeHeaderValue(std::string_view value);
+
+}  // namespace mailgate::spam_score
