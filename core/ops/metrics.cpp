@@ -106,9 +106,9 @@ struct PluginMetrics {
 const std::array<std::string_view, 8> kOutcomes{"accepted",  "rejected",    "tempfailed",
                                                 "discarded", "quarantined", "aborted",
                                                 "timeout",   "reset"};
-const std::array<const char*, 6> kLimitNames{
-    "max_connections", "max_connections_per_ip", "max_errors",
-    "max_message_size", "max_recipients", "max_connection_rate_per_ip"};
+const std::array<const char*, 6> kLimitNames{"max_connections", "max_connections_per_ip",
+                                             "max_errors",      "max_message_size",
+                                             "max_recipients",  "max_connection_rate_per_ip"};
 const std::array<const char*, 3> kStepNames{"mail_from", "rcpt_to", "data"};
 const std::array<const char*, 5> kBackendErrorNames{"unavailable", "timeout", "lost", "protocol",
                                                     "local"};
