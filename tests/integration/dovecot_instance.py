@@ -12,13 +12,13 @@ and other@example.test (others get 550 5.1.1 at RCPT) and delivers into Maildirs
 
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import tempfile
 import time
 from pathlib import Path
 
+from daemon_process import stop_process_group
 from mailgate_process import free_port
 
 DOMAIN = "example.test"
@@ -150,18 +150,7 @@ class DovecotInstance:
         return False
 
     def stop(self) -> None:
-        """SIGTERM to the daemon's process group (its services too), SIGKILL if it lingers."""
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        try:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            self.proc.wait(10)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            try:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            self.proc.wait(5)
+        stop_process_group(self.proc, 10)
 
     def remove(self) -> None:
         shutil.rmtree(self.dir, ignore_errors=True)

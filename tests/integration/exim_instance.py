@@ -11,13 +11,13 @@ it). Exim drops root when it re-executes itself with -C, so deliveries run as De
 import os
 import pwd
 import shutil
-import signal
 import socket
 import subprocess
 import tempfile
 import time
 from pathlib import Path
 
+from daemon_process import stop_process_group
 from mailgate_process import free_port
 
 DOMAIN = "example.test"
@@ -163,18 +163,7 @@ class EximInstance:
         return False
 
     def stop(self) -> None:
-        """SIGTERM to the daemon's process group (its children too), SIGKILL if it lingers."""
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        try:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            self.proc.wait(5)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            try:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            self.proc.wait(5)
+        stop_process_group(self.proc, 5)
 
     def remove(self) -> None:
         shutil.rmtree(self.root, ignore_errors=True)
