@@ -4,6 +4,7 @@
 
 #include "core/config/config.hpp"
 #include "core/filter/chain.hpp"
+#include "core/net/tls_context.hpp"
 
 namespace mailgate::net {
 
@@ -11,11 +12,12 @@ namespace mailgate::net {
 // new sessions get the new one while sessions in flight finish on the one they started with,
 // and the old plugins are destroyed when its last session ends.
 struct Runtime {
-    Runtime(config::Config config_in, plugin::PluginList plugins)
-        : config(std::move(config_in)), chain(std::move(plugins)) {}
+    Runtime(config::Config config_in, plugin::PluginList plugins, TlsContexts tls_in = {})
+        : config(std::move(config_in)), chain(std::move(plugins)), tls(std::move(tls_in)) {}
 
     const config::Config config;
     const filter::FilterChain chain;
+    const TlsContexts tls;  // certificates and keys, read with the config
 };
 
 using RuntimePtr = std::shared_ptr<const Runtime>;

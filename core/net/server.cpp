@@ -74,7 +74,8 @@ class Server::Impl {
 
     int run() {
         for (auto& acceptor : acceptors_) {
-            asio::co_spawn(main_->context, acceptLoop(acceptor), asio::detached);
+            asio::co_spawn(main_->context, acceptLoop(acceptor.acceptor, *acceptor.listener),
+                           asio::detached);
         }
         signals_.async_wait([this](const error_code& ec, int signal) {
             if (!ec) {
@@ -88,6 +89,7 @@ class Server::Impl {
         }
         ops::logInfo("mailgate " MAILGATE_VERSION " ready with " + std::to_string(workers_.size()) +
                      " I/O threads and " + std::to_string(runtime_->chain.size()) + " plugins");
+        logTls();
         main_->context.run();
         for (size_t i = 1; i < workers_.size(); ++i) {
             workers_[i]->thread.join();
@@ -97,7 +99,13 @@ class Server::Impl {
     }
 
   private:
-    bool bindOne(const config::Endpoint& listen, std::string& error) {
+    void logTls() const {
+        if (runtime_->tls.server) {
+            ops::logInfo("TLS certificates: " + runtime_->tls.server->summary());
+        }
+    }
+
+    bool bindOne(const config::Listener& listen, std::string& error) {
         error_code ec;
         tcp::resolver resolver(main_->context);
         const auto results = resolver.resolve(listen.host, std::to_string(listen.port),
@@ -126,8 +134,14 @@ class Server::Impl {
                 error = "cannot listen on " + endpointText(endpoint) + ": " + ec.message();
                 return false;
             }
-            ops::logInfo("listening on " + endpointText(acceptor.local_endpoint(ec)));
-            acceptors_.push_back(std::move(acceptor));
+            std::string mode;
+            if (listen.tls == config::ListenerTls::Implicit) {
+                mode = " (implicit TLS)";
+            } else if (listen.require_tls) {
+                mode = " (TLS required)";
+            }
+            ops::logInfo("listening on " + endpointText(acceptor.local_endpoint(ec)) + mode);
+            acceptors_.push_back({std::move(acceptor), &listen});
         }
         return true;
     }
@@ -138,7 +152,7 @@ class Server::Impl {
         return worker;
     }
 
-    awaitable<void> acceptLoop(tcp::acceptor& acceptor) {
+    awaitable<void> acceptLoop(tcp::acceptor& acceptor, const config::Listener& listener) {
         asio::steady_timer backoff(main_->context);
         while (!stopping_) {
             Worker& worker = nextWorker();
@@ -167,7 +181,7 @@ class Server::Impl {
                                asio::detached);
                 continue;
             }
-            startSession(worker, std::move(socket), client);
+            startSession(worker, std::move(socket), client, listener);
         }
     }
 
@@ -187,14 +201,15 @@ class Server::Impl {
 
     // Runs on the main I/O thread: runtime_ is copied here, never read from a worker (a reload
     // replaces it on this thread).
-    void startSession(Worker& worker, tcp::socket socket, std::string client) {
+    void startSession(Worker& worker, tcp::socket socket, std::string client,
+                      const config::Listener& listener) {
         ++active_;
         asio::co_spawn(
             worker.context,
-            [this, &worker, runtime = runtime_, client = std::move(client),
+            [this, &worker, &listener, runtime = runtime_, client = std::move(client),
              socket = std::move(socket)]() mutable -> awaitable<void> {
                 auto session = std::make_unique<Session>(std::move(socket), std::move(runtime),
-                                                         worker.registry, newSessionId());
+                                                         worker.registry, newSessionId(), listener);
                 if (stopping_) {
                     session->requestShutdown();
                 }
@@ -227,7 +242,7 @@ class Server::Impl {
         stopping_ = true;
         for (auto& acceptor : acceptors_) {
             error_code ignored;
-            acceptor.close(ignored);
+            acceptor.acceptor.close(ignored);
         }
         for (auto& worker : workers_) {
             Worker* w = worker.get();
@@ -278,16 +293,17 @@ class Server::Impl {
         runtime_ = std::move(next);
         ops::logInfo("configuration reloaded: " + std::to_string(runtime_->chain.size()) +
                      " plugins; new sessions use it, sessions in flight finish on the old one");
+        logTls();
     }
 
     void warnAboutRestartOnlySettings(const config::Config& next) const {
         std::string old_listen;
         std::string new_listen;
-        for (const auto& endpoint : config_.server.listen) {
-            old_listen += endpoint.toString() + " ";
+        for (const auto& listener : config_.server.listen) {
+            old_listen += listener.describe() + " ";
         }
-        for (const auto& endpoint : next.server.listen) {
-            new_listen += endpoint.toString() + " ";
+        for (const auto& listener : next.server.listen) {
+            new_listen += listener.describe() + " ";
         }
         if (old_listen != new_listen || next.server.threads != config_.server.threads ||
             next.server.backlog != config_.server.backlog) {
@@ -322,7 +338,11 @@ class Server::Impl {
     RuntimeLoader reload_;
     std::vector<std::unique_ptr<Worker>> workers_;
     Worker* main_ = nullptr;
-    std::vector<tcp::acceptor> acceptors_;
+    struct Acceptor {
+        tcp::acceptor acceptor;
+        const config::Listener* listener;  // in config_, which outlives every session
+    };
+    std::vector<Acceptor> acceptors_;
     asio::signal_set signals_{main_->context, SIGTERM, SIGINT};
     asio::signal_set hangup_{main_->context, SIGHUP};
     asio::steady_timer drain_timer_{main_->context};

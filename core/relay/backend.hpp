@@ -6,6 +6,7 @@
 #include "core/config/config.hpp"
 #include "core/filter/transaction.hpp"
 #include "core/net/asio.hpp"
+#include "core/net/tls_context.hpp"
 #include "core/smtp/reply.hpp"
 
 namespace mailgate::relay {
@@ -69,7 +70,9 @@ class Backend {
     virtual void abort() = 0;
 };
 
+// `tls`: the backend.tls context of the running configuration (null for none).
 std::unique_ptr<Backend> makeBackend(const config::BackendConfig& config,
-                                     const std::string& hostname, asio::any_io_executor executor);
+                                     const std::string& hostname, asio::any_io_executor executor,
+                                     std::shared_ptr<const net::ClientTls> tls = {});
 
 }  // namespace mailgate::relay

@@ -55,11 +55,13 @@ bool hasParam(const filter::Transaction& transaction, std::string_view keyword,
 }  // namespace
 
 SmtpBackend::SmtpBackend(const config::BackendConfig& config, std::string helo_name,
-                         asio::any_io_executor executor)
+                         asio::any_io_executor executor, std::shared_ptr<const net::ClientTls> tls)
     : config_(config),
       helo_name_(std::move(helo_name)),
       executor_(executor),
       socket_(executor),
+      transport_(socket_),
+      tls_(std::move(tls)),
       deadline_(executor, [this] { socket_.cancel(); }) {}
 
 SmtpBackend::~SmtpBackend() = default;
@@ -79,8 +81,7 @@ awaitable<smtp::Reply> SmtpBackend::mailFrom(const filter::Transaction& transact
         }
         // On a kept connection the backend may have spoken meanwhile (421 on its idle timeout,
         // a stray extra reply): such a connection is out of step, so start afresh.
-        error_code ec;
-        if (reused && (!in_.empty() || socket_.available(ec) > 0)) {
+        if (reused && (!in_.empty() || transport_.available() > 0)) {
             close();
             continue;
         }
@@ -194,8 +195,7 @@ awaitable<bool> SmtpBackend::sendMessage(const OutgoingMessage& message) {
 }
 
 awaitable<bool> SmtpBackend::writeAll(std::string& bytes) {
-    auto [error, written] = co_await asio::async_write(socket_, asio::buffer(bytes), use_nothrow);
-    (void)written;
+    const error_code error = co_await transport_.write(asio::buffer(bytes));
     bytes.clear();
     if (error) {
         last_timed_out_ = deadline_.expired();
@@ -219,6 +219,10 @@ awaitable<void> SmtpBackend::reset() {
 awaitable<void> SmtpBackend::quit() {
     if (connected_) {
         co_await command("QUIT\r\n", std::chrono::seconds(5));
+    }
+    if (connected_ && transport_.secure()) {
+        deadline_.arm(std::chrono::seconds(2));
+        co_await transport_.closeTls();
     }
     close();
 }
@@ -257,8 +261,13 @@ std::string SmtpBackend::mailCommand(const filter::Transaction& transaction) con
 }
 
 awaitable<bool> SmtpBackend::connect() {
+    const bool use_tls = tls_ != nullptr;
     for (const auto& server : config_.servers) {
-        if (co_await connectTo(server)) {
+        bool retry_plain = false;
+        if (co_await connectTo(server, use_tls, retry_plain)) {
+            co_return true;
+        }
+        if (retry_plain && co_await connectTo(server, false, retry_plain)) {
             co_return true;
         }
     }
@@ -267,7 +276,8 @@ awaitable<bool> SmtpBackend::connect() {
     co_return false;
 }
 
-awaitable<bool> SmtpBackend::connectTo(const config::Endpoint& server) {
+awaitable<bool> SmtpBackend::connectTo(const config::Endpoint& server, bool use_tls,
+                                       bool& retry_plain) {
     close();
     error_code ec;
     tcp::resolver resolver(executor_);
@@ -301,7 +311,56 @@ awaitable<bool> SmtpBackend::connectTo(const config::Endpoint& server) {
         close();
         co_return false;
     }
+    if (use_tls && !co_await startTls(server, retry_plain)) {
+        close();
+        co_return false;
+    }
     current_server_ = server.toString();
+    co_return true;
+}
+
+awaitable<bool> SmtpBackend::startTls(const config::Endpoint& server, bool& retry_plain) {
+    const bool required = config_.tls == config::BackendTls::Required;
+    const std::string where = "backend " + server.toString() + ": ";
+    if (!capabilities_.starttls) {
+        if (required) {
+            ops::logWarning(where + "does not offer STARTTLS, and backend.tls is required");
+            co_return false;
+        }
+        ops::logLine(ops::LogLevel::Debug, {}, where + "does not offer STARTTLS: plaintext");
+        co_return true;
+    }
+    auto ready = co_await command("STARTTLS\r\n", config_.command_timeout);
+    if (!ready) {
+        co_return false;  // the connection is gone; the next server is tried
+    }
+    if (ready->code != 220) {
+        ops::logWarning(where + "STARTTLS refused: " + ready->summary() +
+                        (required ? "" : "; going on without TLS"));
+        co_return !required;
+    }
+    const std::string name = config_.expected_name.empty() ? server.host : config_.expected_name;
+    deadline_.arm(config_.command_timeout);
+    const error_code ec = co_await transport_.connectTls(tls_->context(), name, tls_->verify());
+    deadline_.disarm();
+    if (ec) {
+        const std::string why = deadline_.expired() ? std::string("timed out") : ec.message();
+        ops::logWarning(where + "TLS handshake failed" +
+                        (required ? " (backend.tls is required, expected name " + name + ")"
+                                  : ", retrying without TLS") +
+                        ": " + why);
+        retry_plain = !required;
+        co_return false;
+    }
+    const std::string verified = transport_.verifyResult();
+    ops::logLine(
+        ops::LogLevel::Debug, {},
+        where + "TLS " + net::tlsSummary(transport_.details()) + ", certificate: " + verified);
+    // The capabilities may differ under TLS (RFC 3207 4.2): ask again.
+    if (!co_await greet()) {
+        ops::logWarning(where + "EHLO refused after STARTTLS");
+        co_return false;
+    }
     co_return true;
 }
 
@@ -327,6 +386,7 @@ SmtpBackend::Capabilities SmtpBackend::parseCapabilities(const smtp::Reply& ehlo
         capabilities.size |= smtp::equalsIgnoreCase(keyword, "SIZE");
         capabilities.eight_bit_mime |= smtp::equalsIgnoreCase(keyword, "8BITMIME");
         capabilities.smtputf8 |= smtp::equalsIgnoreCase(keyword, "SMTPUTF8");
+        capabilities.starttls |= smtp::equalsIgnoreCase(keyword, "STARTTLS");
     }
     return capabilities;
 }
@@ -341,9 +401,8 @@ awaitable<std::optional<smtp::Reply>> SmtpBackend::command(std::string_view text
         co_return std::nullopt;
     }
     deadline_.arm(timeout);
-    auto [write_error, written] =
-        co_await asio::async_write(socket_, asio::buffer(text.data(), text.size()), use_nothrow);
-    (void)written;
+    const error_code write_error =
+        co_await transport_.write(asio::buffer(text.data(), text.size()));
     if (write_error) {
         last_timed_out_ = deadline_.expired();
         close();
@@ -379,8 +438,7 @@ awaitable<std::optional<smtp::Reply>> SmtpBackend::readReply(std::chrono::millis
             co_return reply;
         }
         char chunk[4096];
-        auto [read_error, read] =
-            co_await socket_.async_read_some(asio::buffer(chunk, sizeof chunk), use_nothrow);
+        auto [read_error, read] = co_await transport_.readSome(asio::buffer(chunk, sizeof chunk));
         if (read_error) {
             last_timed_out_ = deadline_.expired();
             break;
@@ -393,6 +451,7 @@ awaitable<std::optional<smtp::Reply>> SmtpBackend::readReply(std::chrono::millis
 
 void SmtpBackend::close() {
     deadline_.disarm();
+    transport_.reset();
     if (socket_.is_open()) {
         error_code ignored;
         socket_.shutdown(tcp::socket::shutdown_both, ignored);

@@ -5,6 +5,8 @@
 #include <string_view>
 
 #include "core/net/deadline.hpp"
+#include "core/net/tls_context.hpp"
+#include "core/net/transport.hpp"
 #include "core/relay/backend.hpp"
 
 namespace mailgate::relay {
@@ -15,8 +17,9 @@ namespace mailgate::relay {
 // Servers are tried in config order; the connection is kept for the session's next message.
 class SmtpBackend final : public Backend {
   public:
+    // `tls` is the backend.tls context; null for backend.tls: none.
     SmtpBackend(const config::BackendConfig& config, std::string helo_name,
-                asio::any_io_executor executor);
+                asio::any_io_executor executor, std::shared_ptr<const net::ClientTls> tls = {});
     ~SmtpBackend() override;
 
     awaitable<smtp::Reply> mailFrom(const filter::Transaction& transaction) override;
@@ -34,11 +37,16 @@ class SmtpBackend final : public Backend {
         bool size = false;
         bool eight_bit_mime = false;
         bool smtputf8 = false;
+        bool starttls = false;
     };
 
     awaitable<bool> connect();
-    awaitable<bool> connectTo(const config::Endpoint& server);
+    // With `use_tls`, STARTTLS per backend.tls; `retry_plain` is set when an opportunistic
+    // handshake failed, so the caller may try the same server again without TLS.
+    awaitable<bool> connectTo(const config::Endpoint& server, bool use_tls, bool& retry_plain);
     awaitable<bool> greet();
+    // STARTTLS, handshake and a new EHLO, per backend.tls. False when the connection is unusable.
+    awaitable<bool> startTls(const config::Endpoint& server, bool& retry_plain);
     // Writes `text` and reads one reply; nullopt when the connection failed or timed out.
     awaitable<std::optional<smtp::Reply>> command(std::string_view text,
                                                   std::chrono::milliseconds timeout);
@@ -54,6 +62,8 @@ class SmtpBackend final : public Backend {
     std::string helo_name_;
     asio::any_io_executor executor_;
     tcp::socket socket_;
+    net::Transport transport_;
+    std::shared_ptr<const net::ClientTls> tls_;
     net::Deadline deadline_;
     std::string in_;
     std::string current_server_;

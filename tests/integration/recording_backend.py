@@ -30,6 +30,7 @@ class Transaction:
     data_raw: bytes  # bytes between the 354 and the final ".\r\n", still dot-stuffed
     data: bytes  # dot-unstuffed content
     reply: str = ""  # what the server answered to the final '.' ("" if it hung)
+    tls: bool = False  # received over TLS (after STARTTLS)
 
     @property
     def sender(self) -> str:
@@ -44,6 +45,7 @@ class Session:
     raw: bytearray = field(default_factory=bytearray)
     commands: list[str] = field(default_factory=list)
     closed: bool = False
+    tls: bool = False  # STARTTLS succeeded
 
 
 class RecordingBackend:
@@ -55,6 +57,7 @@ class RecordingBackend:
         self.data_reply = "250 2.0.0 Ok: queued as ID{n}"  # {n}: transaction number
         self.greeting = f"220 {HOSTNAME} ESMTP recording"
         self.hang_after_data = False  # never answer the final '.'
+        self.tls_context = None  # an ssl.SSLContext: STARTTLS is offered with it
         self.port = 0
         self._lock = threading.Condition()
         self._sessions: list[Session] = []
@@ -230,7 +233,10 @@ class _Connection:
             if verb == "HELO":
                 await self.reply(f"250 {HOSTNAME}")
             else:
-                lines = [f"250-{x}" for x in (HOSTNAME, *EHLO_KEYWORDS)]
+                keywords = EHLO_KEYWORDS
+                if self.server.tls_context is not None and not self.session.tls:
+                    keywords = (*keywords, "STARTTLS")
+                lines = [f"250-{x}" for x in (HOSTNAME, *keywords)]
                 lines[-1] = "250 " + lines[-1][4:]
                 await self.reply("\r\n".join(lines))
         elif verb == "MAIL":
@@ -246,11 +252,28 @@ class _Connection:
             await self.reply("250 2.0.0 Ok")
         elif verb == "VRFY":
             await self.reply("252 2.0.0 Cannot VRFY user")
+        elif verb == "STARTTLS" and self.server.tls_context is not None and not self.session.tls:
+            return await self.starttls()
         elif verb == "QUIT":
             await self.reply("221 2.0.0 Bye")
             return False
         else:
             await self.reply("502 5.5.2 Error: command not recognized")
+        return True
+
+    async def starttls(self) -> bool:
+        """RFC 3207: 220, the handshake, and a fresh session state (pipelined bytes dropped)."""
+        # No await between the 220 and start_tls, which stops plain reads at once: a client
+        # hello read as plain text in between would be lost to the TLS layer.
+        self.writer.write(b"220 2.0.0 Ready to start TLS\r\n")
+        self.buffer.clear()
+        try:
+            await asyncio.wait_for(self.writer.start_tls(self.server.tls_context), IDLE_TIMEOUT)
+        except (OSError, asyncio.TimeoutError) as error:  # ssl.SSLError is an OSError
+            self.server._note_command(self.session, f"(TLS handshake failed: {error})")
+            return False
+        self.session.tls = True
+        self.helo, self.mail_from, self.rcpts = "", None, []
         return True
 
     async def mail(self, text: str) -> None:
@@ -290,7 +313,8 @@ class _Connection:
         if data_raw is None:
             return False  # the client left before the final '.': nothing is recorded
         transaction = Transaction(self.session.number, self.helo, self.mail_from,
-                                  list(self.rcpts), data_raw, dot_unstuff(data_raw))
+                                  list(self.rcpts), data_raw, dot_unstuff(data_raw),
+                                  tls=self.session.tls)
         self.mail_from, self.rcpts = None, []
         if self.server.hang_after_data:
             self.server._record(transaction)
