@@ -7,6 +7,7 @@
 #include <iostream>
 #include <string>
 
+#include "core/auth/users.hpp"
 #include "core/cli/policy_test.hpp"
 #include "core/config/config.hpp"
 #include "core/filter/chain.hpp"
@@ -68,6 +69,7 @@ struct Loaded {
     config::Config config;
     plugin::PluginList plugins;
     net::TlsContexts tls;
+    std::shared_ptr<const auth::Users> users;
 };
 
 // Loads the config, its certificates and its plugins; every error becomes one
@@ -77,6 +79,7 @@ bool loadEverything(const std::string& file, Loaded& loaded, std::string& error_
     std::vector<config::ConfigError> errors = std::move(result.errors);
     if (errors.empty()) {
         loaded.tls = net::loadTls(result.config, errors);
+        loaded.users = auth::loadUsers(result.config, errors);
     }
     if (errors.empty()) {
         loaded.plugins = plugin::loadPlugins(result.config, errors);
@@ -103,7 +106,7 @@ net::RuntimePtr reloadRuntime(const std::string& file, std::string& errors) {
     }
     ops::setLogLevel(toOpsLevel(loaded.config.log.level));
     return std::make_shared<net::Runtime>(std::move(loaded.config), std::move(loaded.plugins),
-                                          std::move(loaded.tls));
+                                          std::move(loaded.tls), std::move(loaded.users));
 }
 
 int checkConfig(const std::string& file) {
@@ -131,8 +134,9 @@ int runGateway(const std::string& file) {
     std::signal(SIGPIPE, SIG_IGN);
     filter::startWorkerPool(loaded.config.plugin_workers);
     const auto drain_time = loaded.config.limits.shutdown_timeout;
-    auto runtime = std::make_shared<net::Runtime>(std::move(loaded.config),
-                                                  std::move(loaded.plugins), std::move(loaded.tls));
+    auto runtime =
+        std::make_shared<net::Runtime>(std::move(loaded.config), std::move(loaded.plugins),
+                                       std::move(loaded.tls), std::move(loaded.users));
     net::Server server(std::move(runtime),
                        [file](std::string& errors) { return reloadRuntime(file, errors); });
     std::string error;

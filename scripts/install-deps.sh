@@ -9,7 +9,7 @@ fi
 
 PACKAGES=(
     build-essential cmake ninja-build ccache pkg-config clang-format
-    libboost1.81-dev libyaml-cpp-dev libssl-dev libgtest-dev libgmock-dev
+    libboost1.81-dev libyaml-cpp-dev libssl-dev libcrypt-dev libgtest-dev libgmock-dev
     python3 python3-pytest
     postfix
 )

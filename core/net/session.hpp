@@ -80,6 +80,13 @@ class Session {
     bool checkTlsRequired();
     awaitable<void> closeTls();
 
+    // session_auth.cpp: AUTH PLAIN and LOGIN (RFC 4954)
+    enum class AuthStep { Ok, Failed, Ended };
+    awaitable<bool> onAuth(const smtp::Command& command);
+    awaitable<AuthStep> authChallenge(const char* challenge, std::string& decoded);
+    bool authOffered() const;
+    void addAuthKeyword(std::vector<std::string>& keywords) const;
+
     // session_data.cpp: DATA, end-of-message plugins, delivery, summary log
     awaitable<bool> onData();
     awaitable<bool> readMessage(smtp::Reply& failure);

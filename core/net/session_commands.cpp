@@ -50,6 +50,7 @@ awaitable<bool> Session::dispatch(const smtp::Command& command) {
         case smtp::Verb::Starttls:
             co_return co_await onStarttls(command);
         case smtp::Verb::Auth:
+            co_return co_await onAuth(command);
         case smtp::Verb::Bdat:
             // Not advertised in EHLO (CHUNKING is not offered).
             replyText(502, "5.5.1", command.verb_text + " is not offered by this server");

@@ -20,6 +20,7 @@ void Session::addSecurityKeywords(std::vector<std::string>& keywords) const {
     if (starttlsOffered()) {
         keywords.emplace_back("STARTTLS");
     }
+    addAuthKeyword(keywords);
 }
 
 bool Session::checkTlsRequired() {
