@@ -147,8 +147,20 @@ awaitable<bool> Session::checkEarlyTalker() {
         co_return transport_.available() > 0;
     }
     deadline_.arm(limits_.greeting_delay);
+    if (transport_.secure()) {
+        // Implicit TLS: watch the socket itself, so no TLS read is ever cancelled midway.
+        auto [wait_error] = co_await socket_.async_wait(tcp::socket::wait_read, use_nothrow);
+        deadline_.disarm();
+        if (!wait_error && transport_.available() == 0) {
+            closed_ = true;  // readable with nothing to read: the client closed
+        }
+        if (wait_error && !deadline_.expired()) {
+            closed_ = true;
+        }
+        co_return !wait_error && !closed_;
+    }
     char byte;
-    auto [ec, read] = co_await transport_.readSome(asio::buffer(&byte, 1));
+    auto [ec, read] = co_await socket_.async_read_some(asio::buffer(&byte, 1), use_nothrow);
     deadline_.disarm();
     if (!ec && read > 0) {
         co_return true;

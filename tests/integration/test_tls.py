@@ -290,3 +290,22 @@ def test_check_config_locates_certificate_errors(build, backend, pki, tmp_path):
     write_config(path, config)
     result = run_mailgate(build, ["--check-config", str(path)])
     assert result.returncode == 1 and "server.tls.ciphers" in result.stderr, result.stderr
+
+
+def test_implicit_tls_with_a_greeting_delay(start_gateway, backend, pki):
+    """The early-talker wait works inside TLS: silence gets the greeting, talk gets 554."""
+    port = free_port()
+    gw = start_gateway(server={"tls": tls_section(pki),
+                               "listen": ["MAIN", {"address": f"127.0.0.1:{port}",
+                                                   "tls": "implicit"}]},
+                       limits={"greeting_delay": "300ms"})
+    with smtplib.SMTP_SSL("127.0.0.1", port, local_hostname="client.example", timeout=10,
+                          context=pki.client_context()) as client:
+        client.sendmail(SENDER, [RCPT], CONTENT)
+    assert backend.wait_for_transactions(1)[0].data.endswith(CONTENT)
+    context = pki.client_context()
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as raw:
+        with context.wrap_socket(raw, server_hostname=HOSTNAME) as tls:
+            tls.sendall(b"EHLO early.example\r\n")
+            reply = tls.recv(4096)
+            assert reply.startswith(b"554 5.5.0"), reply
