@@ -279,6 +279,8 @@ awaitable<bool> SmtpBackend::connect() {
 awaitable<bool> SmtpBackend::connectTo(const config::Endpoint& server, bool use_tls,
                                        bool& retry_plain) {
     close();
+    // Not in close(): abort() closes while a TLS operation may still be pending on the stream.
+    transport_.reset();
     error_code ec;
     tcp::resolver resolver(executor_);
     deadline_.arm(config_.connect_timeout);
@@ -451,7 +453,6 @@ awaitable<std::optional<smtp::Reply>> SmtpBackend::readReply(std::chrono::millis
 
 void SmtpBackend::close() {
     deadline_.disarm();
-    transport_.reset();
     if (socket_.is_open()) {
         error_code ignored;
         socket_.shutdown(tcp::socket::shutdown_both, ignored);

@@ -203,3 +203,22 @@ def test_no_auth_without_a_users_file(gateway):
         reply = client.command("AUTH PLAIN AGFsaWNlAHg=")
         assert (reply.code, reply.enhanced) == (502, "5.5.1")
         assert send_message(client, "a@remote.example", ["user@example.test"], CONTENT).code == 250
+
+
+def test_relay_access_relays_for_authenticated_clients(start_gateway, build, backend, pki,
+                                                       users_file):
+    """relay_access with allow_authenticated: any recipient after AUTH, none before."""
+    relay = {"name": "relay_access", "path": str(build.plugin("relay_access")),
+             "config": {"local_domains": ["example.test"], "allow_authenticated": True}}
+    gw = start_gateway(server={"tls": {"cert": str(pki.mx.cert), "key": str(pki.mx.key)}},
+                       auth={"users_file": str(users_file), "failure_delay": "0"},
+                       plugins=[relay])
+    with tls_session(gw.port, pki) as client:
+        assert client.command("MAIL FROM:<alice@example.test>").code == 250
+        assert client.command("RCPT TO:<someone@elsewhere.example>").code == 550
+        assert client.command("RSET").code == 250
+        assert client.command(f"AUTH PLAIN {b64(chr(0) + 'alice' + chr(0) + PASSWORD)}").code \
+            == 235
+        assert send_message(client, "alice@example.test", ["someone@elsewhere.example"],
+                            CONTENT).code == 250
+    assert backend.wait_for_transactions(1)[0].rcpts == ["someone@elsewhere.example"]

@@ -2,6 +2,7 @@
 opportunistic STARTTLS, and the 4xx a client gets when a required verification fails."""
 
 import ssl
+import warnings
 
 import pytest
 
@@ -143,7 +144,9 @@ def test_backend_tls_config_errors(build, backend, tmp_path, settings, message):
 def test_opportunistic_tls_retries_in_plaintext_after_a_failed_handshake(start_gateway,
                                                                         backend, pki):
     context = server_context(pki.backend)
-    context.minimum_version = context.maximum_version = ssl.TLSVersion.TLSv1_1
+    with warnings.catch_warnings():  # TLS 1.1 is deprecated: that is the point here
+        warnings.simplefilter("ignore", DeprecationWarning)
+        context.minimum_version = context.maximum_version = ssl.TLSVersion.TLSv1_1
     backend.tls_context = context
     gw = start_gateway(backend=smtp_backend(backend.port, tls="opportunistic"))
     assert deliver(gw.port).code == 250
