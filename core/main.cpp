@@ -185,6 +185,7 @@ int policyTest(int argc, char** argv) {
     }
     std::string output;
     const auto wait = loaded.config.limits.shutdown_timeout;
+    filter::startWorkerPool(loaded.config.plugin_workers);
     const int result = cli::runPolicyTest(loaded.config, std::move(loaded.plugins), input, output);
     std::fputs(output.c_str(), stdout);
     return exitAfterPluginCalls(result, wait);

@@ -12,6 +12,11 @@ PACKAGES=(
     libboost1.81-dev libyaml-cpp-dev libssl-dev libcrypt-dev libgtest-dev libgmock-dev
     python3 python3-pytest
     postfix
+    # What the unpacked exim4 and dovecot binaries link to (see below): ordinary libraries.
+    libidn12 libgnutls-dane0 libgnutls30 libdb5.3 libpcre2-8-0 libnsl2 libidn2-0 libcrypt1
+    libapparmor1 libcap2 libexttextcat-2.0-0 libicu72 liblua5.4-0 liblz4-1 libsodium23
+    libstemmer0d libtirpc3 libunwind8 libwrap0 libzstd1
+    util-linux  # unshare(1), for the private Dovecot's mount namespace
 )
 
 missing=()
@@ -28,5 +33,47 @@ if [ "${#missing[@]}" -gt 0 ]; then
     echo "postfix postfix/main_mailer_type select No configuration" | $SUDO debconf-set-selections
     $SUDO apt-get update -qq
     $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+# Unpacks Debian packages into a folder without installing them: nothing is configured, no
+# service starts, nothing else on the system changes.
+unpack() {
+    local target="$1"
+    shift
+    local download
+    download="$(mktemp -d)"
+    chmod 755 "$download"
+    if getent passwd _apt >/dev/null; then
+        $SUDO chown _apt "$download"  # apt downloads as its sandbox user
+    fi
+    if ! (cd "$download" && $SUDO apt-get download -qq "$@"); then
+        $SUDO apt-get update -qq
+        (cd "$download" && $SUDO apt-get download -qq "$@")
+    fi
+    $SUDO mkdir -p "$target"
+    for deb in "$download"/*.deb; do
+        $SUDO dpkg-deb -x "$deb" "$target"
+    done
+    $SUDO rm -rf "$download"
+}
+
+# Exim, a second real backend for the integration tests (tests/integration/exim_instance.py).
+# exim4 and postfix are both the mail-transport-agent and cannot be installed together, so the
+# Debian packages are only unpacked; the tests run the binary with a private config. The binary
+# needs its compiled-in exim user, Debian-exim, to exist.
+EXIM_ROOT="${MAILGATE_EXIM_ROOT:-/opt/mailgate-test-tools/exim4}"
+if [ ! -x "$EXIM_ROOT/usr/sbin/exim4" ]; then
+    unpack "$EXIM_ROOT" exim4-daemon-light exim4-base
+fi
+if ! getent passwd Debian-exim >/dev/null; then
+    $SUDO useradd --system --user-group --no-create-home --home-dir /nonexistent \
+        --shell /usr/sbin/nologin Debian-exim
+fi
+
+# Dovecot's LMTP server, a real LMTP backend for the integration tests
+# (tests/integration/dovecot_instance.py): unpacked only, and run in a private mount namespace
+# where the unpacked files are overlaid on /usr, so no system user or config is needed.
+DOVECOT_ROOT="${MAILGATE_DOVECOT_ROOT:-/opt/mailgate-test-tools/dovecot}"
+if [ ! -x "$DOVECOT_ROOT/usr/lib/dovecot/lmtp" ]; then
+    unpack "$DOVECOT_ROOT" dovecot-core dovecot-lmtpd
 fi
 echo "install-deps: all build and test dependencies are installed"

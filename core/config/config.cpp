@@ -3,10 +3,12 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <limits>
+#include <map>
 #include <sstream>
 
 #include "core/config/reader.hpp"
@@ -41,6 +43,7 @@ const detail::EnumNames<BareLineEndingPolicy> kBareLineEndings{
 };
 const detail::EnumNames<BackendType> kBackendTypes{
     {"smtp", BackendType::Smtp},
+    {"lmtp", BackendType::Lmtp},
     {"maildir", BackendType::Maildir},
 };
 const detail::EnumNames<OnError> kOnError{
@@ -68,6 +71,20 @@ const detail::EnumNames<BackendTls> kBackendTls{
     {"none", BackendTls::None},
     {"opportunistic", BackendTls::Opportunistic},
     {"required", BackendTls::Required},
+};
+const detail::EnumNames<Balance> kBalances{
+    {"failover", Balance::Failover},
+    {"round_robin", Balance::RoundRobin},
+};
+const detail::EnumNames<ForwardClient> kForwardClients{
+    {"auto", ForwardClient::Auto},
+    {"xclient", ForwardClient::Xclient},
+    {"xforward", ForwardClient::Xforward},
+    {"off", ForwardClient::Off},
+};
+const detail::EnumNames<LmtpMultiRecipient> kLmtpMultiRecipients{
+    {"split", LmtpMultiRecipient::Split},
+    {"merge", LmtpMultiRecipient::Merge},
 };
 const detail::EnumNames<LogLevel> kLogLevels{
     {"debug", LogLevel::Debug},
@@ -330,23 +347,31 @@ void readLimits(Diagnostics& diag, const Entry& entry, LimitsConfig& limits) {
             });
 }
 
-// Servers belong to smtp, a path to maildir; each is required by its own type.
+// Servers belong to smtp and lmtp, a path to maildir; each is required by its own type.
 void checkBackendType(Diagnostics& diag, const Entry& entry, const BackendConfig& backend,
                       const std::map<std::string, Entry>& read) {
-    bool smtp = backend.type == BackendType::Smtp;
+    const bool maildir = backend.type == BackendType::Maildir;
+    const std::string type = maildir                             ? "maildir"
+                             : backend.type == BackendType::Lmtp ? "lmtp"
+                                                                 : "smtp";
+    const std::string key = entry.path.empty() ? "backend" : entry.path;
     auto servers = read.find("servers");
     auto path = read.find("path");
-    if (smtp && path != read.end()) {
-        fail(diag, path->second, "only used when backend.type is maildir");
+    if (!maildir && path != read.end()) {
+        fail(diag, path->second, "only used when " + key + ".type is maildir");
     }
-    if (!smtp && servers != read.end()) {
-        fail(diag, servers->second, "only used when backend.type is smtp");
+    if (maildir && servers != read.end()) {
+        fail(diag, servers->second, "only used when " + key + ".type is smtp or lmtp");
     }
-    if (smtp && servers == read.end()) {
+    if (auto lmtp = read.find("lmtp_multi_recipient");
+        lmtp != read.end() && backend.type != BackendType::Lmtp) {
+        fail(diag, lmtp->second, "only used when " + key + ".type is lmtp");
+    }
+    if (!maildir && servers == read.end()) {
         std::string byDefault = read.contains("type") ? "" : " (the default)";
-        missingKey(diag, entry, "servers", "required when backend.type is smtp" + byDefault);
-    } else if (!smtp && path == read.end()) {
-        missingKey(diag, entry, "path", "required when backend.type is maildir");
+        missingKey(diag, entry, "servers", "required when " + key + ".type is " + type + byDefault);
+    } else if (maildir && path == read.end()) {
+        missingKey(diag, entry, "path", "required when " + key + ".type is maildir");
     }
 }
 
@@ -362,11 +387,19 @@ bool readBackend(Diagnostics& diag, const Entry& entry, BackendConfig& backend) 
         readMap(diag, entry,
                 {
                     {"type", readType},
-                    {"servers", endpointsField(diag, backend.servers)},
+                    {"servers", detail::endpointsField(diag, backend.servers, true)},
                     {"helo_name", domainField(diag, backend.helo_name)},
                     {"connect_timeout", durationField(diag, backend.connect_timeout, false)},
                     {"command_timeout", durationField(diag, backend.command_timeout, false)},
                     {"data_timeout", durationField(diag, backend.data_timeout, false)},
+                    {"balance", enumField(diag, backend.balance, kBalances)},
+                    {"retry_delay", durationField(diag, backend.retry_delay, true)},
+                    {"forward_client", enumField(diag, backend.forward_client, kForwardClients)},
+                    {"max_messages_per_connection",
+                     countField(diag, backend.max_messages_per_connection, 0, 1000000)},
+                    {"max_connection_age", durationField(diag, backend.max_connection_age, true)},
+                    {"lmtp_multi_recipient",
+                     enumField(diag, backend.lmtp_multi_recipient, kLmtpMultiRecipients)},
                     {"path", stringField(diag, backend.path, "a folder path")},
                     {"tls", enumField(diag, backend.tls, kBackendTls)},
                     {"ca_file", pathWithMark(diag, backend.ca_file, backend.ca_file_mark,
@@ -387,14 +420,27 @@ bool readBackend(Diagnostics& diag, const Entry& entry, BackendConfig& backend) 
     if (typeValid && (entry.node.IsMap() || entry.node.IsNull())) {
         checkBackendType(diag, entry, backend, read);
     }
-    for (const char* key : {"ca_file", "expected_name"}) {
-        if (read.contains(key) && backend.tls == BackendTls::None) {
-            fail(diag, read.at(key), "only used when backend.tls is opportunistic or required");
+    const std::string key = entry.path.empty() ? "backend" : entry.path;
+    for (const char* name : {"ca_file", "expected_name"}) {
+        if (read.contains(name) && backend.tls == BackendTls::None) {
+            fail(diag, read.at(name),
+                 "only used when " + key + ".tls is opportunistic or required");
         }
     }
     if (read.contains("tls") && backend.type == BackendType::Maildir &&
         backend.tls != BackendTls::None) {
-        fail(diag, read.at("tls"), "only used when backend.type is smtp");
+        fail(diag, read.at("tls"), "only used when " + key + ".type is smtp or lmtp");
+    }
+    if (read.contains("tls") && backend.tls != BackendTls::None) {
+        // STARTTLS to a local unix socket would protect nothing, and there is no name to check.
+        for (const Endpoint& server : backend.servers) {
+            if (server.isUnix()) {
+                fail(diag, read.at("tls"),
+                     "TLS is only for TCP servers, but " + key + ".servers has " +
+                         server.toString() + " (use tls: none for a unix socket)");
+                break;
+            }
+        }
     }
     return read.contains("helo_name");
 }
@@ -414,6 +460,91 @@ void readAuth(Diagnostics& diag, const Entry& entry, AuthConfig& auth) {
         if (!read.contains("users_file")) {
             missingKey(diag, entry, "users_file", "required");
         }
+    }
+}
+
+// A route domain: a domain name, or a leading dot and a domain name (its subdomains).
+std::optional<std::string> routeDomain(Diagnostics& diag, const Entry& entry) {
+    auto text = detail::stringValue(diag, entry, "a domain name or .domain");
+    if (!text) {
+        return std::nullopt;
+    }
+    const std::string_view name = std::string_view(*text).substr(text->starts_with('.') ? 1 : 0);
+    if (!detail::isDomainName(name)) {
+        fail(diag, entry,
+             "'" + *text +
+                 "' is not a domain name (write example.org for the domain, .example.org for "
+                 "its subdomains)");
+        return std::nullopt;
+    }
+    std::string lower = *text;
+    std::transform(lower.begin(), lower.end(), lower.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return lower;
+}
+
+// Each route: domains (a non-empty list) and its own backend (the same keys as `backend`).
+void readRoutes(Diagnostics& diag, const Entry& entry, std::vector<RouteConfig>& routes) {
+    if (entry.node.IsNull()) {
+        return;
+    }
+    if (!entry.node.IsSequence()) {
+        fail(diag, entry, "expected a list of routes, each with domains and backend");
+        return;
+    }
+    std::map<std::string, std::string> seen;  // domain -> the route that has it
+    for (size_t i = 0; i < entry.node.size(); ++i) {
+        const Entry item = entry.item(i, entry.node[i]);
+        RouteConfig route;
+        bool heloGiven = false;
+        auto read = readMap(
+            diag, item,
+            {
+                {"domains",
+                 [&](const Entry& value) {
+                     std::vector<Entry> names;
+                     if (value.node.IsScalar()) {
+                         names.push_back(value);
+                     } else if (value.node.IsSequence()) {
+                         for (size_t j = 0; j < value.node.size(); ++j) {
+                             names.push_back(value.item(j, value.node[j]));
+                         }
+                     } else {
+                         fail(diag, value, "expected a list of domain names");
+                         return;
+                     }
+                     if (names.empty()) {
+                         fail(diag, value, "expected at least one domain");
+                     }
+                     for (const Entry& name : names) {
+                         auto domain = routeDomain(diag, name);
+                         if (!domain) {
+                             continue;
+                         }
+                         auto [where, fresh] = seen.emplace(*domain, item.path);
+                         if (!fresh) {
+                             fail(diag, name,
+                                  "'" + *domain + "' is already routed by " + where->second);
+                             continue;
+                         }
+                         route.domains.push_back(*domain);
+                     }
+                 }},
+                {"backend",
+                 [&](const Entry& value) { heloGiven = readBackend(diag, value, route.backend); }},
+            });
+        if (item.node.IsMap() || item.node.IsNull()) {
+            if (!read.contains("domains")) {
+                missingKey(diag, item, "domains", "required");
+            }
+            if (!read.contains("backend")) {
+                missingKey(diag, item, "backend", "required");
+            }
+        }
+        if (!heloGiven) {
+            route.backend.helo_name.clear();  // server.hostname, filled in by readDocument
+        }
+        routes.push_back(std::move(route));
     }
 }
 
@@ -502,6 +633,7 @@ void readDocument(Diagnostics& diag, const YAML::Node& root, Config& config) {
             {"backend",
              [&](const Entry& value) { heloGiven = readBackend(diag, value, config.backend); }},
             {"auth", [&](const Entry& value) { readAuth(diag, value, config.auth); }},
+            {"routes", [&](const Entry& value) { readRoutes(diag, value, config.routes); }},
             {"plugin_dir", stringField(diag, config.plugin_dir, "a folder path")},
             {"plugins", [&](const Entry& value) { readPlugins(diag, value, config.plugins); }},
             {"plugin_workers", countField(diag, config.plugin_workers, 1, 1024)},
@@ -533,6 +665,11 @@ void readDocument(Diagnostics& diag, const YAML::Node& root, Config& config) {
     }
     if (!heloGiven) {
         config.backend.helo_name = config.server.hostname;
+    }
+    for (auto& route : config.routes) {
+        if (route.backend.helo_name.empty()) {
+            route.backend.helo_name = config.server.hostname;
+        }
     }
 }
 

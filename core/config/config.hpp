@@ -10,11 +10,14 @@
 
 namespace mailgate::config {
 
-// A host:port to listen on or connect to. IPv6 addresses are written "[::1]:25".
+// A host:port to listen on or connect to. IPv6 addresses are written "[::1]:25". A backend
+// server may also be a unix socket, written "unix:/path" (then `path` is set, not host/port).
 struct Endpoint {
     std::string host;
     uint16_t port = 0;
-    std::string toString() const;  // "127.0.0.1:25", "[::1]:25"
+    std::string path;              // unix socket path; empty for TCP
+    std::string toString() const;  // "127.0.0.1:25", "[::1]:25", "unix:/run/lmtp"
+    bool isUnix() const { return !path.empty(); }
 };
 
 // How a listener speaks TLS: STARTTLS offered when a certificate is configured (the default),
@@ -93,7 +96,19 @@ struct LimitsConfig {
     std::filesystem::path spill_directory;
 };
 
-enum class BackendType { Smtp, Maildir };
+enum class BackendType { Smtp, Lmtp, Maildir };
+
+// How a group's servers are picked for a new connection.
+enum class Balance { Failover, RoundRobin };
+
+// How the backend learns the real client: Postfix's XCLIENT (once per connection) or XFORWARD
+// (before each MAIL). auto: XCLIENT if offered, else XFORWARD if offered, else nothing.
+enum class ForwardClient { Auto, Xclient, Xforward, Off };
+
+// LMTP answers the final dot once per recipient; the SMTP client gets one reply. split: one
+// recipient per transaction (later ones get 452 4.5.3), so each reply is exact. merge: several
+// recipients, their replies merged into one (see docs/configuration.md).
+enum class LmtpMultiRecipient { Split, Merge };
 
 // backend.tls: none; STARTTLS when the backend offers it, without failing on verification;
 // or STARTTLS required with the certificate verified (chain against ca_file, and the name).
@@ -101,11 +116,18 @@ enum class BackendTls { None, Opportunistic, Required };
 
 struct BackendConfig {
     BackendType type = BackendType::Smtp;
-    std::vector<Endpoint> servers;  // smtp: tried in order
+    std::vector<Endpoint> servers;  // smtp, lmtp: in order (failover) or in turn (round_robin)
     std::string helo_name;          // default: server.hostname
     std::chrono::milliseconds connect_timeout{std::chrono::seconds(10)};
     std::chrono::milliseconds command_timeout{std::chrono::minutes(5)};
     std::chrono::milliseconds data_timeout{std::chrono::minutes(10)};
+    Balance balance = Balance::Failover;
+    // A server that failed to connect or greet is skipped this long (unless all are down).
+    std::chrono::milliseconds retry_delay{std::chrono::seconds(30)};
+    ForwardClient forward_client = ForwardClient::Auto;
+    size_t max_messages_per_connection = 100;                               // 0: no limit
+    std::chrono::milliseconds max_connection_age{std::chrono::minutes(5)};  // 0: no limit
+    LmtpMultiRecipient lmtp_multi_recipient = LmtpMultiRecipient::Split;
     std::filesystem::path path;  // maildir
     BackendTls tls = BackendTls::None;
     std::filesystem::path ca_file;  // empty: the system's trusted CAs
@@ -123,6 +145,13 @@ enum class OnError {
 // Where a plugin's hooks run: as the plugin declares (MG_PLUGIN_NONBLOCKING: I/O threads,
 // otherwise the worker pool), or forced either way.
 enum class RunOn { Declared, IoThreads, Workers };
+
+// Mail for the listed recipient domains goes to its own backend group. "example.org" matches
+// that domain only, ".example.org" every subdomain of it (not example.org itself).
+struct RouteConfig {
+    std::vector<std::string> domains;  // lowercase
+    BackendConfig backend;
+};
 
 struct PluginConfig {
     std::string name;
@@ -161,7 +190,8 @@ struct Config {
     std::filesystem::path file;
     ServerConfig server;
     LimitsConfig limits;
-    BackendConfig backend;
+    BackendConfig backend;            // the default route
+    std::vector<RouteConfig> routes;  // checked in order before the default route
     AuthConfig auth;
     std::filesystem::path plugin_dir;  // empty: the default plugin folder
     std::vector<PluginConfig> plugins;

@@ -294,7 +294,8 @@ std::optional<bool> boolValue(Diagnostics& diag, const Entry& entry) {
     return std::nullopt;
 }
 
-std::optional<std::vector<Endpoint>> endpointsValue(Diagnostics& diag, const Entry& entry) {
+std::optional<std::vector<Endpoint>> endpointsValue(Diagnostics& diag, const Entry& entry,
+                                                    bool allowUnix) {
     std::vector<Entry> items;
     if (entry.node.IsScalar()) {
         items.push_back(entry);
@@ -308,9 +309,22 @@ std::optional<std::vector<Endpoint>> endpointsValue(Diagnostics& diag, const Ent
     }
     std::vector<Endpoint> endpoints;
     for (const Entry& item : items) {
-        std::optional<std::string> text = scalarText(diag, item, "host:port");
+        std::optional<std::string> text =
+            scalarText(diag, item, allowUnix ? "host:port or unix:/path" : "host:port");
         Endpoint endpoint;
         if (!text) {
+            continue;
+        }
+        if (allowUnix && text->starts_with("unix:")) {
+            endpoint.path = text->substr(5);
+            if (!endpoint.path.starts_with('/') || endpoint.path.size() > 107) {
+                fail(diag, item,
+                     "invalid endpoint '" + *text +
+                         "': a unix socket is written unix:/absolute/path (at most 107 "
+                         "characters)");
+                continue;
+            }
+            endpoints.push_back(std::move(endpoint));
             continue;
         }
         if (std::string problem = endpointProblem(*text, endpoint); !problem.empty()) {
@@ -342,8 +356,10 @@ FieldReader boolField(Diagnostics& diag, bool& target) {
     return [&diag, &target](const Entry& value) { assign(target, boolValue(diag, value)); };
 }
 
-FieldReader endpointsField(Diagnostics& diag, std::vector<Endpoint>& target) {
-    return [&diag, &target](const Entry& value) { assign(target, endpointsValue(diag, value)); };
+FieldReader endpointsField(Diagnostics& diag, std::vector<Endpoint>& target, bool allowUnix) {
+    return [&diag, &target, allowUnix](const Entry& value) {
+        assign(target, endpointsValue(diag, value, allowUnix));
+    };
 }
 
 }  // namespace mailgate::config::detail

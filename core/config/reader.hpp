@@ -80,8 +80,9 @@ std::optional<std::string> stringValue(Diagnostics& diag, const Entry& entry,
 std::optional<std::string> domainValue(Diagnostics& diag, const Entry& entry);
 // true or false.
 std::optional<bool> boolValue(Diagnostics& diag, const Entry& entry);
-// "host:port" or a non-empty list of them.
-std::optional<std::vector<Endpoint>> endpointsValue(Diagnostics& diag, const Entry& entry);
+// "host:port" or a non-empty list of them; with allowUnix also "unix:/absolute/path".
+std::optional<std::vector<Endpoint>> endpointsValue(Diagnostics& diag, const Entry& entry,
+                                                    bool allowUnix = false);
 
 // Stores a valid value, leaving the default in place otherwise.
 template <class Target, class Value>
@@ -145,6 +146,7 @@ FieldReader stringField(Diagnostics& diag, Target& target, std::string_view expe
 FieldReader durationField(Diagnostics& diag, std::chrono::milliseconds& target, bool allowZero);
 FieldReader domainField(Diagnostics& diag, std::string& target);
 FieldReader boolField(Diagnostics& diag, bool& target);
-FieldReader endpointsField(Diagnostics& diag, std::vector<Endpoint>& target);
+FieldReader endpointsField(Diagnostics& diag, std::vector<Endpoint>& target,
+                           bool allowUnix = false);
 
 }  // namespace mailgate::config::detail

@@ -89,6 +89,9 @@ bool parsePort(std::string_view text, uint16_t& port) {
 }  // namespace
 
 std::string Endpoint::toString() const {
+    if (!path.empty()) {
+        return "unix:" + path;
+    }
     std::string text = host.find(':') == std::string::npos ? host : "[" + host + "]";
     return text + ":" + std::to_string(port);
 }
@@ -201,7 +204,7 @@ std::string endpointProblem(std::string_view text, Endpoint& endpoint) {
             return problem;
         }
     }
-    Endpoint parsed{std::string(host), 0};
+    Endpoint parsed{std::string(host), 0, {}};
     if (!parsePort(port, parsed.port)) {
         return "the port must be a number from 1 to 65535";
     }

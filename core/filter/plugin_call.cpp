@@ -10,18 +10,33 @@ namespace {
 
 using plugin::CallStatus;
 
-constexpr unsigned kDefaultWorkers = 4;
-constexpr int kThrew = -1000;  // not a verdict: the hook threw
+constexpr unsigned kDefaultWorkers = 8;  // as config::Config::plugin_workers
+constexpr int kThrew = -1000;            // not a verdict: the hook threw
 
 std::mutex g_pool_mutex;
 std::unique_ptr<asio::thread_pool> g_pool;
 
+void releaseOnWorker(std::shared_ptr<mg_session> call);
+
+// Under g_pool_mutex.
+void createPool(unsigned threads) {
+    g_pool = std::make_unique<asio::thread_pool>(threads == 0 ? kDefaultWorkers : threads);
+    plugin::setCallReleaser(&releaseOnWorker);
+}
+
 asio::thread_pool& workerPool() {
     const std::lock_guard lock(g_pool_mutex);
     if (!g_pool) {
-        g_pool = std::make_unique<asio::thread_pool>(kDefaultWorkers);
+        createPool(kDefaultWorkers);
     }
     return *g_pool;
+}
+
+void releaseOnWorker(std::shared_ptr<mg_session> call) {
+    const std::lock_guard lock(g_pool_mutex);
+    if (g_pool) {
+        asio::post(*g_pool, [call = std::move(call)]() mutable { call.reset(); });
+    }
 }
 
 bool knownVerdict(int verdict, bool knows_new_verdicts) {
@@ -76,6 +91,26 @@ std::string describeFailure(int verdict) {
     return "returned an invalid verdict " + std::to_string(verdict);
 }
 
+// However the waiting coroutine ends (also destroyed mid-wait when the I/O loop stops), the call
+// loses its way into the session and nobody wakes a timer that is gone.
+class CallGuard {
+  public:
+    explicit CallGuard(std::shared_ptr<mg_session> call) : call_(std::move(call)) {}
+    ~CallGuard() {
+        const std::lock_guard lock(call_->mutex);
+        call_->state = nullptr;
+        call_->wake = nullptr;
+        if (call_->status != CallStatus::Done) {
+            call_->status = CallStatus::Abandoned;
+        }
+    }
+    CallGuard(const CallGuard&) = delete;
+    CallGuard& operator=(const CallGuard&) = delete;
+
+  private:
+    std::shared_ptr<mg_session> call_;
+};
+
 }  // namespace
 
 awaitable<CallResult> callHook(const plugin::LoadedPlugin& plugin, size_t index, mg_hook hook,
@@ -85,6 +120,7 @@ awaitable<CallResult> callHook(const plugin::LoadedPlugin& plugin, size_t index,
     const plugin::PluginSettings& settings = plugin.settings();
     auto call = std::make_shared<mg_session>(&state, &plugin, index, stage, settings.on_workers);
     call->keep_alive = std::move(keep_alive);
+    const CallGuard guard(call);
     if (settings.on_workers) {
         asio::post(workerPool(),
                    [call, hook, instance = plugin.instance(), knows = settings.knows_new_verdicts] {
@@ -146,7 +182,7 @@ awaitable<CallResult> callHook(const plugin::LoadedPlugin& plugin, size_t index,
 void startWorkerPool(unsigned threads) {
     const std::lock_guard lock(g_pool_mutex);
     if (!g_pool) {
-        g_pool = std::make_unique<asio::thread_pool>(threads == 0 ? kDefaultWorkers : threads);
+        createPool(threads);
     }
 }
 
@@ -161,6 +197,7 @@ bool stopWorkerPool(std::chrono::milliseconds timeout) {
     std::unique_ptr<asio::thread_pool> pool;
     {
         const std::lock_guard lock(g_pool_mutex);
+        plugin::setCallReleaser(nullptr);
         pool = std::move(g_pool);
     }
     if (pool) {

@@ -6,6 +6,7 @@
 #include "core/config/config.hpp"
 #include "core/filter/chain.hpp"
 #include "core/net/tls_context.hpp"
+#include "core/relay/router.hpp"
 
 namespace mailgate::net {
 
@@ -17,12 +18,17 @@ struct Runtime {
             std::shared_ptr<const auth::Users> users_in = {})
         : config(std::move(config_in)),
           chain(std::move(plugins)),
+          router(config, relay::ServerHealth::shared()),
           tls(std::move(tls_in)),
           users(std::move(users_in)) {}
 
     const config::Config config;
     const filter::FilterChain chain;
-    const TlsContexts tls;                           // certificates and keys, read with the config
+    // The backend routes of this config; server health is shared process-wide (and so
+    // survives a reload), round-robin turns are per config.
+    const relay::Router router;
+    // Certificates and keys, read with the config; tls.backends is indexed like the router.
+    const TlsContexts tls;
     const std::shared_ptr<const auth::Users> users;  // auth.users_file; null without auth
 };
 

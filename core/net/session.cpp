@@ -39,8 +39,8 @@ Session::Session(tcp::socket socket, RuntimePtr runtime, SessionRegistry& regist
     plugin_state_.info = &info_;
     plugin_state_.max_recipients = limits_.max_recipients;
     plugin_state_.max_message_size = limits_.max_message_size;
-    backend_ = relay::makeBackend(runtime_.config.backend, runtime_.config.server.hostname,
-                                  socket_.get_executor(), runtime_.tls.client);
+    backend_ = relay::makeSessionBackend(runtime_.router, info_, runtime_.config.server.hostname,
+                                         socket_.get_executor(), runtime_.tls.backends);
     registry_.add(this);
 }
 

@@ -313,8 +313,9 @@ bool ClientTls::verify() const {
 
 namespace {
 
+// `key`: where the backend section is, for errors ("backend", "routes[0].backend").
 std::shared_ptr<const ClientTls> loadClientTls(const config::BackendConfig& backend,
-                                               const Reporter& report) {
+                                               const std::string& key, const Reporter& report) {
     auto impl = std::make_unique<ClientTls::Impl>();
     impl->verify = backend.tls == config::BackendTls::Required;
     impl->context = std::make_unique<ssl::context>(ssl::context::tls_client);
@@ -324,11 +325,11 @@ std::shared_ptr<const ClientTls> loadClientTls(const config::BackendConfig& back
     ERR_clear_error();
     if (!backend.ca_file.empty()) {
         if (std::string problem = unreadable(backend.ca_file); !problem.empty()) {
-            report(backend.ca_file_mark, "backend.ca_file: " + problem);
+            report(backend.ca_file_mark, key + ".ca_file: " + problem);
             return nullptr;
         }
         if (SSL_CTX_load_verify_locations(ctx, backend.ca_file.c_str(), nullptr) != 1) {
-            report(backend.ca_file_mark, "backend.ca_file: '" + backend.ca_file.string() +
+            report(backend.ca_file_mark, key + ".ca_file: '" + backend.ca_file.string() +
                                              "' holds no PEM certificate: " + takeOpensslError());
             return nullptr;
         }
@@ -350,9 +351,18 @@ TlsContexts loadTls(const config::Config& config, std::vector<config::ConfigErro
     if (config.server.tls.enabled) {
         contexts.server = loadServerTls(config.server.tls, report);
     }
-    if (config.backend.type == config::BackendType::Smtp &&
-        config.backend.tls != config::BackendTls::None) {
-        contexts.client = loadClientTls(config.backend, report);
+    // One client context per route, in the Router's order: each may have its own CA and policy.
+    auto loadRoute = [&](const config::BackendConfig& backend, const std::string& key) {
+        std::shared_ptr<const ClientTls> client;
+        if (backend.type != config::BackendType::Maildir &&
+            backend.tls != config::BackendTls::None) {
+            client = loadClientTls(backend, key, report);
+        }
+        contexts.backends.push_back(std::move(client));
+    };
+    loadRoute(config.backend, "backend");
+    for (size_t i = 0; i < config.routes.size(); ++i) {
+        loadRoute(config.routes[i].backend, "routes[" + std::to_string(i) + "].backend");
     }
     if (errors.size() != before) {
         return {};

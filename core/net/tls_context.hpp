@@ -56,7 +56,9 @@ class ClientTls {
 
 struct TlsContexts {
     std::shared_ptr<const ServerTls> server;  // null without server.tls
-    std::shared_ptr<const ClientTls> client;  // null with backend.tls: none
+    // To the backends, by route: [0] for `backend`, [i + 1] for routes[i] (as in relay::Router);
+    // null for a route with tls: none.
+    std::vector<std::shared_ptr<const ClientTls>> backends;
 };
 
 // Reads the certificates, keys and CA files the config names. Each problem becomes an error

@@ -11,18 +11,23 @@
 namespace mailgate::net {
 namespace ssl = boost::asio::ssl;
 
-Transport::Transport(tcp::socket& socket) : socket_(socket) {}
+template <typename Socket>
+BasicTransport<Socket>::BasicTransport(Socket& socket) : socket_(socket) {}
 
-Transport::~Transport() = default;
+template <typename Socket>
+BasicTransport<Socket>::~BasicTransport() = default;
 
-awaitable<std::tuple<error_code, size_t>> Transport::readSome(asio::mutable_buffer buffer) {
+template <typename Socket>
+awaitable<std::tuple<error_code, size_t>> BasicTransport<Socket>::readSome(
+    asio::mutable_buffer buffer) {
     if (tls_) {
         co_return co_await tls_->async_read_some(buffer, use_nothrow);
     }
     co_return co_await socket_.async_read_some(buffer, use_nothrow);
 }
 
-awaitable<error_code> Transport::write(asio::const_buffer buffer) {
+template <typename Socket>
+awaitable<error_code> BasicTransport<Socket>::write(asio::const_buffer buffer) {
     if (tls_) {
         auto [ec, written] = co_await asio::async_write(*tls_, buffer, use_nothrow);
         (void)written;
@@ -33,7 +38,8 @@ awaitable<error_code> Transport::write(asio::const_buffer buffer) {
     co_return ec;
 }
 
-awaitable<error_code> Transport::acceptTls(ssl::context& context) {
+template <typename Socket>
+awaitable<error_code> BasicTransport<Socket>::acceptTls(ssl::context& context) {
     tls_ = std::make_unique<TlsStream>(socket_, context);
     auto [ec] = co_await tls_->async_handshake(ssl::stream_base::server, use_nothrow);
     if (ec) {
@@ -42,8 +48,10 @@ awaitable<error_code> Transport::acceptTls(ssl::context& context) {
     co_return ec;
 }
 
-awaitable<error_code> Transport::connectTls(ssl::context& context, const std::string& expected_name,
-                                            bool verify) {
+template <typename Socket>
+awaitable<error_code> BasicTransport<Socket>::connectTls(ssl::context& context,
+                                                         const std::string& expected_name,
+                                                         bool verify) {
     tls_ = std::make_unique<TlsStream>(socket_, context);
     SSL* ssl = tls_->native_handle();
     error_code address_error;
@@ -63,7 +71,8 @@ awaitable<error_code> Transport::connectTls(ssl::context& context, const std::st
     co_return ec;
 }
 
-awaitable<void> Transport::closeTls() {
+template <typename Socket>
+awaitable<void> BasicTransport<Socket>::closeTls() {
     if (tls_) {
         // Marked as if the peer's close_notify had come: ours is sent, the peer's not awaited
         // (RFC 8446 6.1 allows it; a client that waits for our TCP close would stall us).
@@ -73,12 +82,14 @@ awaitable<void> Transport::closeTls() {
     }
 }
 
-void Transport::reset() {
+template <typename Socket>
+void BasicTransport<Socket>::reset() {
     tls_.reset();
     ERR_clear_error();
 }
 
-TlsDetails Transport::details() const {
+template <typename Socket>
+TlsDetails BasicTransport<Socket>::details() const {
     TlsDetails details;
     if (!tls_) {
         return details;
@@ -95,7 +106,8 @@ TlsDetails Transport::details() const {
     return details;
 }
 
-std::string Transport::verifyResult() const {
+template <typename Socket>
+std::string BasicTransport<Socket>::verifyResult() const {
     if (!tls_) {
         return "no TLS";
     }
@@ -108,7 +120,8 @@ std::string Transport::verifyResult() const {
     return result == X509_V_OK ? std::string("ok") : X509_verify_cert_error_string(result);
 }
 
-size_t Transport::available() const {
+template <typename Socket>
+size_t BasicTransport<Socket>::available() const {
     error_code ec;
     const size_t raw = socket_.available(ec);
     if (tls_) {
@@ -116,6 +129,9 @@ size_t Transport::available() const {
     }
     return raw;
 }
+
+template class BasicTransport<tcp::socket>;
+template class BasicTransport<asio::generic::stream_protocol::socket>;
 
 std::string tlsSummary(const TlsDetails& details) {
     return smtp::tlsSummary(details.version, details.cipher, details.bits, details.algorithm_bits);

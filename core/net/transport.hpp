@@ -23,16 +23,19 @@ struct TlsDetails {
     std::string server_name;  // the SNI name the client asked for (server side), or ""
 };
 
-// The byte stream of one connection: the plain TCP socket, or TLS over that same socket once
+// The byte stream of one connection: the plain socket, or TLS over that same socket once
 // STARTTLS (or an implicit-TLS listener) has negotiated it. The socket stays with its owner, who
 // keeps using it for what TLS does not change (endpoints, cancel, close, connect); reads and
 // writes go through here. One read and one write at a time, like the socket itself.
-class Transport {
+// Instantiated (in transport.cpp) for the TCP socket of client sessions and for the generic
+// stream socket of backend connections (TCP or unix; TLS is only started over TCP).
+template <typename Socket>
+class BasicTransport {
   public:
-    explicit Transport(tcp::socket& socket);
-    ~Transport();
-    Transport(const Transport&) = delete;
-    Transport& operator=(const Transport&) = delete;
+    explicit BasicTransport(Socket& socket);
+    ~BasicTransport();
+    BasicTransport(const BasicTransport&) = delete;
+    BasicTransport& operator=(const BasicTransport&) = delete;
 
     bool secure() const { return tls_ != nullptr; }
 
@@ -57,10 +60,15 @@ class Transport {
     size_t available() const;
 
   private:
-    using TlsStream = boost::asio::ssl::stream<tcp::socket&>;
-    tcp::socket& socket_;
+    using TlsStream = boost::asio::ssl::stream<Socket&>;
+    Socket& socket_;
     std::unique_ptr<TlsStream> tls_;
 };
+
+using Transport = BasicTransport<tcp::socket>;
+using BackendTransport = BasicTransport<asio::generic::stream_protocol::socket>;
+extern template class BasicTransport<tcp::socket>;
+extern template class BasicTransport<asio::generic::stream_protocol::socket>;
 
 // "TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits)", as Postfix writes it.
 std::string tlsSummary(const TlsDetails& details);

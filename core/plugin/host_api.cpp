@@ -18,6 +18,13 @@ using detail::fromMg;
 using detail::withState;
 
 std::atomic<size_t> g_live_calls{0};
+std::atomic<CallReleaser> g_call_releaser{nullptr};
+
+void releaseCall(std::shared_ptr<mg_session> call) {
+    if (const CallReleaser releaser = g_call_releaser.load(std::memory_order_acquire)) {
+        releaser(std::move(call));
+    }
+}
 
 const mg_str kEmpty{"", 0};
 
@@ -276,7 +283,8 @@ void* hostTransactionData(mg_session* call) {
 }
 
 int hostComplete(mg_session* call, mg_verdict verdict) {
-    if (call == nullptr || verdict == MG_PENDING) {
+    const int value = static_cast<int>(verdict);
+    if (call == nullptr || value < MG_CONTINUE || value > MG_ERROR || value == MG_PENDING) {
         return -1;
     }
     std::shared_ptr<mg_session> keep;  // released last: it may own the call
@@ -284,24 +292,23 @@ int hostComplete(mg_session* call, mg_verdict verdict) {
     int answer = 0;
     {
         const std::lock_guard lock(call->mutex);
+        if (call->completed_early || call->status == CallStatus::Done) {
+            return -1;  // completed twice
+        }
         switch (call->status) {
             case CallStatus::Running:
-                if (call->completed_early) {
-                    return -1;
-                }
-                call->completed_early = true;
-                call->result = verdict;
+                call->completed_early = true;  // the hook is about to return MG_PENDING
+                call->result = value;
                 return 0;
             case CallStatus::Pending:
                 call->status = CallStatus::Done;
-                call->result = verdict;
+                call->result = value;
                 wake = call->wake;
                 keep = std::move(call->self);
                 break;
             case CallStatus::Abandoned:
-                if (call->self == nullptr) {
-                    return -1;  // completed twice
-                }
+                // The host gave up; the hook may even still be running.
+                call->completed_early = true;
                 keep = std::move(call->self);
                 answer = -2;
                 break;
@@ -311,6 +318,11 @@ int hostComplete(mg_session* call, mg_verdict verdict) {
     }
     if (wake) {
         wake();
+    }
+    if (keep) {
+        // Never drop the last reference on the plugin's own thread: it may hold the last
+        // reference to the plugin's library, which must not be unloaded under this call.
+        releaseCall(std::move(keep));
     }
     return answer;
 }
@@ -396,6 +408,10 @@ double SessionState::score() const {
 
 const mg_host* hostTable() {
     return &kHostTable;
+}
+
+void setCallReleaser(CallReleaser releaser) {
+    g_call_releaser.store(releaser, std::memory_order_release);
 }
 
 size_t liveCalls() {

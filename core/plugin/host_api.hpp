@@ -70,6 +70,12 @@ const mg_host* hostTable();
 // Calls of plugin hooks that are still alive (running, pending, or not yet released).
 size_t liveCalls();
 
+// Where complete() hands the last references to finished calls, so that they are dropped on a
+// host thread (the worker pool) rather than on the plugin's own. Without one they are dropped
+// where they are (tests).
+using CallReleaser = void (*)(std::shared_ptr<mg_session>);
+void setCallReleaser(CallReleaser releaser);
+
 // Names the plugin whose create() runs on this thread, so that its log lines (which have no
 // session yet) say who logs.
 class LoadingPluginScope {

@@ -301,6 +301,10 @@ int hostRejectRcpt(mg_session* call, mg_str address, uint16_t code, mg_str enhan
     const std::string_view rcpt = fromMg(address);
     return withState(call, -1, [&](mg_session& c, SessionState& s) {
         if (s.transaction == nullptr || !filter::isMessageStage(c.stage)) {
+            logEdit(c, s, ops::LogLevel::Warning,
+                    std::string("reject_rcpt refused: it is used from on_headers to "
+                                "on_end_of_message (called at ") +
+                        filter::stageName(c.stage) + ")");
             return -1;
         }
         auto& rcpts = s.transaction->rcpts;

@@ -1,5 +1,8 @@
 #include "core/relay/smtp_backend.hpp"
 
+#include <algorithm>
+#include <cctype>
+
 #include "core/ops/log.hpp"
 #include "core/smtp/data_reader.hpp"
 
@@ -8,6 +11,9 @@ namespace {
 
 constexpr size_t kMaxReplySize = 64 * 1024;
 constexpr size_t kWriteChunk = 256 * 1024;
+constexpr size_t kMaxCommandLine = 512;  // octets with CRLF (RFC 5321, XCLIENT_README)
+constexpr size_t kMaxAttributeValue = 255;
+const char* const kUnavailable = "[UNAVAILABLE]";
 
 const smtp::Reply& unavailableReply() {
     static const smtp::Reply reply(451, "4.4.1", "Backend unavailable, try again later");
@@ -52,23 +58,104 @@ bool hasParam(const filter::Transaction& transaction, std::string_view keyword,
     return false;
 }
 
+std::string upper(std::string_view text) {
+    std::string result(text);
+    std::transform(result.begin(), result.end(), result.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+    return result;
+}
+
+// An address as XCLIENT and XFORWARD want it: IPv4 as is, IPv6 with "IPV6:" in front.
+std::string forwardedAddress(const std::string& ip) {
+    if (ip.empty()) {
+        return kUnavailable;
+    }
+    return ip.find(':') == std::string::npos ? ip : "IPV6:" + ip;
+}
+
+std::string forwardedPort(uint16_t port) {
+    return port == 0 ? std::string(kUnavailable) : std::to_string(port);
+}
+
+// A HELO name fit to forward: printable ASCII without spaces, at most 255 octets.
+std::string forwardedHelo(const std::string& helo) {
+    const bool fits =
+        !helo.empty() && helo.size() <= kMaxAttributeValue &&
+        std::all_of(helo.begin(), helo.end(), [](char c) { return c > ' ' && c < 127; });
+    return fits ? helo : std::string(kUnavailable);
+}
+
 }  // namespace
 
-SmtpBackend::SmtpBackend(const config::BackendConfig& config, std::string helo_name,
+std::string xtext(std::string_view text) {
+    static const char* const kHex = "0123456789ABCDEF";
+    std::string encoded;
+    encoded.reserve(text.size());
+    for (const char c : text) {
+        const auto byte = static_cast<unsigned char>(c);
+        if (byte < '!' || byte > '~' || c == '+' || c == '=') {
+            encoded += '+';
+            encoded += kHex[byte >> 4];
+            encoded += kHex[byte & 0xF];
+        } else {
+            encoded += c;
+        }
+    }
+    return encoded;
+}
+
+std::vector<std::string> attributeCommands(
+    std::string_view verb, const std::vector<std::pair<std::string, std::string>>& attributes,
+    const std::vector<std::string>& advertised) {
+    std::vector<std::string> lines;
+    std::string line(verb);
+    bool has_attribute = false;
+    for (const auto& [name, value] : attributes) {
+        if (std::find(advertised.begin(), advertised.end(), name) == advertised.end()) {
+            continue;
+        }
+        const std::string item = " " + name + "=" + xtext(value);
+        if (has_attribute && line.size() + item.size() + 2 > kMaxCommandLine) {
+            lines.push_back(line + "\r\n");
+            line = std::string(verb);
+            has_attribute = false;
+        }
+        line += item;
+        has_attribute = true;
+    }
+    if (has_attribute) {
+        lines.push_back(line + "\r\n");
+    }
+    return lines;
+}
+
+SmtpBackend::SmtpBackend(const Router& router, size_t route, const filter::SessionInfo& session,
                          asio::any_io_executor executor, std::shared_ptr<const net::ClientTls> tls)
-    : config_(config),
-      helo_name_(std::move(helo_name)),
+    : router_(router),
+      route_(route),
+      config_(router.backend(route)),
+      session_(session),
+      lmtp_(config_.type == config::BackendType::Lmtp),
       executor_(executor),
       socket_(executor),
       transport_(socket_),
       tls_(std::move(tls)),
-      deadline_(executor, [this] { socket_.cancel(); }) {}
+      deadline_(executor, [this] {
+          error_code ignored;
+          socket_.cancel(ignored);
+      }) {}
 
 SmtpBackend::~SmtpBackend() = default;
 
 awaitable<smtp::Reply> SmtpBackend::mailFrom(const filter::Transaction& transaction) {
+    accepted_rcpts_.clear();
     // A kept connection may have been closed by the backend meanwhile: one fresh retry.
     for (int attempt = 0; attempt < 2; ++attempt) {
+        if (connected_ && !reusable()) {
+            // Past its message count or age, or bound by XCLIENT to another client identity.
+            co_await command("QUIT\r\n", std::chrono::seconds(5));
+            close();
+        }
         const bool reused = connected_;
         if (!connected_ && !co_await connect()) {
             co_return unavailableReply();
@@ -88,6 +175,13 @@ awaitable<smtp::Reply> SmtpBackend::mailFrom(const filter::Transaction& transact
         if (!capabilities_.smtputf8 && smtp::hasNonAscii(transaction.mail_from)) {
             co_return utf8NotSupported();
         }
+        std::optional<smtp::Reply> refused = co_await forwardClientForTransaction(transaction);
+        if (!connected_ && reused) {
+            continue;
+        }
+        if (refused) {
+            co_return *refused;
+        }
         auto reply = co_await command(mailCommand(transaction), config_.command_timeout);
         // A kept connection the backend has meanwhile given up on (421 on idle timeout, or
         // silently closed): start afresh once.
@@ -96,6 +190,9 @@ awaitable<smtp::Reply> SmtpBackend::mailFrom(const filter::Transaction& transact
             continue;
         }
         if (reply) {
+            if (reply->positive()) {
+                ++transactions_on_connection_;
+            }
             co_return finishCommand(std::move(*reply), "2.1.0");
         }
         break;
@@ -109,6 +206,14 @@ awaitable<smtp::Reply> SmtpBackend::rcptTo(const filter::Transaction& transactio
     if (!connected_) {
         co_return lostReply(last_timed_out_);
     }
+    if (lmtp_ && config_.lmtp_multi_recipient == config::LmtpMultiRecipient::Split &&
+        !accepted_rcpts_.empty()) {
+        // LMTP answers the final dot once per recipient, the client hears one answer: with one
+        // recipient per transaction that answer is exact (RFC 5321 4.5.3.1.10: retry later).
+        co_return smtp::Reply(
+            452, "4.5.3",
+            "Too many recipients: send <" + recipient + "> in a separate transaction");
+    }
     if (!capabilities_.smtputf8 && smtp::hasNonAscii(recipient)) {
         co_return utf8NotSupported();
     }
@@ -117,12 +222,14 @@ awaitable<smtp::Reply> SmtpBackend::rcptTo(const filter::Transaction& transactio
     if (!reply) {
         co_return lostReply(last_timed_out_);
     }
+    if (reply->positive() && (reply->code < 300)) {
+        accepted_rcpts_.push_back(recipient);
+    }
     co_return finishCommand(std::move(*reply), "2.1.5");
 }
 
 awaitable<smtp::Reply> SmtpBackend::data(const filter::Transaction& transaction,
                                          const OutgoingMessage& message) {
-    (void)transaction;
     if (!connected_) {
         co_return lostReply(last_timed_out_);
     }
@@ -142,6 +249,9 @@ awaitable<smtp::Reply> SmtpBackend::data(const filter::Transaction& transaction,
         co_return message.content->error().empty()
             ? lostReply(last_timed_out_)
             : smtp::Reply(451, "4.3.0", "Local error reading the message, try again later");
+    }
+    if (lmtp_) {
+        co_return co_await lmtpReplies(transaction);
     }
     auto reply = co_await readReply(config_.data_timeout);
     if (!reply) {
@@ -163,6 +273,72 @@ awaitable<smtp::Reply> SmtpBackend::data(const filter::Transaction& transaction,
         reply->code = 451;  // the client's session goes on: it must not read "closing"
     }
     co_return withEnhancedCode(std::move(*reply), "2.0.0");
+}
+
+// LMTP (RFC 2033): one reply per accepted recipient after the final dot, in RCPT order. The
+// client gets one: all delivered -> the first 250; none delivered -> the first 4xx (so the
+// client retries), else the first 5xx; some delivered (only with lmtp_multi_recipient: merge)
+// -> 250, and each recipient that did not get the message is logged as a warning.
+awaitable<smtp::Reply> SmtpBackend::lmtpReplies(const filter::Transaction& transaction) {
+    std::vector<std::optional<smtp::Reply>> replies;
+    bool lost = false;
+    for (size_t i = 0; i < accepted_rcpts_.size() && !lost; ++i) {
+        auto reply = co_await readReply(config_.data_timeout);
+        if (!reply || reply->code < 200 || (reply->code >= 300 && reply->code < 400) ||
+            reply->code >= 600) {
+            lost = true;
+            if (reply) {
+                ops::logWarning("backend " + current_server_ + ": unexpected LMTP reply " +
+                                reply->summary() + ", closing the connection");
+            }
+            close();
+            break;
+        }
+        if (reply->code == 421) {
+            reply->code = 451;  // the client's session goes on
+            lost = true;        // the rest of the replies will not come
+            close();
+        }
+        replies.push_back(withEnhancedCode(std::move(*reply), "2.0.0"));
+    }
+    if (!in_.empty()) {
+        close();  // more replies than recipients: do not reuse the connection
+    }
+    replies.resize(accepted_rcpts_.size());  // missing replies stay empty
+    const smtp::Reply missing = lostReply(last_timed_out_);
+    const smtp::Reply* first_positive = nullptr;
+    const smtp::Reply* first_transient = nullptr;
+    const smtp::Reply* first_permanent = nullptr;
+    size_t delivered = 0;
+    for (const auto& reply : replies) {
+        const smtp::Reply& r = reply ? *reply : missing;
+        if (r.positive()) {
+            ++delivered;
+            first_positive = first_positive ? first_positive : &r;
+        } else if (r.transient()) {
+            first_transient = first_transient ? first_transient : &r;
+        } else {
+            first_permanent = first_permanent ? first_permanent : &r;
+        }
+    }
+    if (delivered == replies.size() && first_positive) {
+        co_return *first_positive;
+    }
+    if (delivered == 0) {
+        co_return first_transient ? *first_transient : first_permanent ? *first_permanent : missing;
+    }
+    for (size_t i = 0; i < replies.size(); ++i) {
+        const smtp::Reply& r = replies[i] ? *replies[i] : missing;
+        if (!r.positive()) {
+            ops::logLine(ops::LogLevel::Warning, session_.id,
+                         "lmtp id=" + transaction.id + " rcpt=<" + accepted_rcpts_[i] +
+                             "> not delivered: \"" + r.summary() +
+                             "\" (merged into 250 for the client, which will not retry it)");
+        }
+    }
+    co_return smtp::Reply(250, "2.0.0",
+                          "Ok: delivered to " + std::to_string(delivered) + " of " +
+                              std::to_string(replies.size()) + " recipients");
 }
 
 // Writes the dot-stuffed message and the final dot in large writes, piece by piece, so a
@@ -207,6 +383,7 @@ awaitable<bool> SmtpBackend::writeAll(std::string& bytes) {
 
 awaitable<void> SmtpBackend::reset() {
     needs_reset_ = false;
+    accepted_rcpts_.clear();
     if (!connected_) {
         co_return;
     }
@@ -260,20 +437,95 @@ std::string SmtpBackend::mailCommand(const filter::Transaction& transaction) con
     return line;
 }
 
+std::string SmtpBackend::clientIdentity() const {
+    return session_.client_ip + " " + std::to_string(session_.client_port) + " " + session_.helo +
+           (session_.esmtp ? " ESMTP" : " SMTP");
+}
+
+bool SmtpBackend::reusable() {
+    if (!connected_) {
+        return false;
+    }
+    const char* why = nullptr;
+    if (config_.max_messages_per_connection > 0 &&
+        transactions_on_connection_ >= config_.max_messages_per_connection) {
+        why = "max_messages_per_connection reached";
+    } else if (config_.max_connection_age.count() > 0 &&
+               std::chrono::steady_clock::now() - connected_at_ >= config_.max_connection_age) {
+        why = "max_connection_age reached";
+    } else if (!bound_identity_.empty() && bound_identity_ != clientIdentity()) {
+        why = "XCLIENT named another client identity";
+    }
+    if (why) {
+        ops::logLine(ops::LogLevel::Debug, session_.id,
+                     "backend " + current_server_ + ": new connection (" + why + ")");
+    }
+    return why == nullptr;
+}
+
 awaitable<bool> SmtpBackend::connect() {
-    const bool use_tls = tls_ != nullptr;
-    for (const auto& server : config_.servers) {
+    const std::vector<const config::Endpoint*> order = router_.serverOrder(route_);
+    for (const config::Endpoint* server : order) {
+        const std::string name = server->toString();
+        // TLS is only for TCP servers (the config refuses tls with a unix socket).
+        const bool use_tls = tls_ != nullptr && !server->isUnix();
         bool retry_plain = false;
-        if (co_await connectTo(server, use_tls, retry_plain)) {
+        // No co_await inside || (GCC 12 coroutine bugs with conditional operands).
+        bool connected = co_await connectTo(*server, use_tls, retry_plain);
+        if (!connected && retry_plain) {
+            connected = co_await connectTo(*server, false, retry_plain);
+        }
+        if (connected) {
+            router_.health().markUp(name);
             co_return true;
         }
-        if (retry_plain && co_await connectTo(server, false, retry_plain)) {
-            co_return true;
+        router_.health().markFailed(name, config_.retry_delay);
+    }
+    ops::logWarning("backend " + router_.name(route_) + ": no server of " +
+                    std::to_string(order.size()) + " reachable");
+    co_return false;
+}
+
+awaitable<bool> SmtpBackend::openSocket(const config::Endpoint& server) {
+    deadline_.arm(config_.connect_timeout);
+    error_code failure;
+    bool opened = false;
+    if (server.isUnix()) {
+        const asio::local::stream_protocol::endpoint endpoint(server.path);
+        auto [connect_error] =
+            co_await socket_.async_connect(Socket::endpoint_type(endpoint), use_nothrow);
+        failure = connect_error;
+        opened = !connect_error;
+    } else {
+        tcp::resolver resolver(executor_);
+        auto [resolve_error, endpoints] =
+            co_await resolver.async_resolve(server.host, std::to_string(server.port), use_nothrow);
+        failure = resolve_error;
+        if (!resolve_error) {
+            for (const auto& entry : endpoints) {
+                error_code ignored;
+                socket_.close(ignored);
+                auto [connect_error] = co_await socket_.async_connect(
+                    Socket::endpoint_type(entry.endpoint()), use_nothrow);
+                failure = connect_error;
+                if (!connect_error) {
+                    opened = true;
+                    socket_.set_option(tcp::no_delay(true), ignored);
+                    break;
+                }
+                if (deadline_.expired()) {
+                    break;
+                }
+            }
         }
     }
-    ops::logWarning("backend: no server of " + std::to_string(config_.servers.size()) +
-                    " reachable");
-    co_return false;
+    deadline_.disarm();
+    if (!opened) {
+        ops::logWarning("backend " + server.toString() + ": connect: " +
+                        (deadline_.expired() ? std::string("timed out") : failure.message()));
+        close();
+    }
+    co_return opened;
 }
 
 awaitable<bool> SmtpBackend::connectTo(const config::Endpoint& server, bool use_tls,
@@ -281,35 +533,22 @@ awaitable<bool> SmtpBackend::connectTo(const config::Endpoint& server, bool use_
     close();
     // Not in close(): abort() closes while a TLS operation may still be pending on the stream.
     transport_.reset();
-    error_code ec;
-    tcp::resolver resolver(executor_);
-    deadline_.arm(config_.connect_timeout);
-    auto [resolve_error, endpoints] =
-        co_await resolver.async_resolve(server.host, std::to_string(server.port), use_nothrow);
-    if (resolve_error) {
-        ops::logWarning("backend " + server.toString() + ": " + resolve_error.message());
+    current_server_ = server.toString();
+    if (!co_await openSocket(server)) {
         co_return false;
     }
-    auto [connect_error, endpoint] = co_await asio::async_connect(socket_, endpoints, use_nothrow);
-    deadline_.disarm();
-    if (connect_error) {
-        ops::logWarning("backend " + server.toString() + ": connect: " +
-                        (deadline_.expired() ? std::string("timed out") : connect_error.message()));
-        close();
-        co_return false;
-    }
-    socket_.set_option(tcp::no_delay(true), ec);
     connected_ = true;
     in_.clear();
     auto greeting = co_await readReply(config_.command_timeout);
     if (!greeting || greeting->code != 220) {
-        ops::logWarning("backend " + server.toString() + ": bad greeting: " +
+        ops::logWarning("backend " + current_server_ + ": bad greeting: " +
                         (greeting ? greeting->summary() : std::string("none")));
         close();
         co_return false;
     }
-    if (!co_await greet()) {
-        ops::logWarning("backend " + server.toString() + ": EHLO and HELO refused");
+    if (!co_await greet(config_.helo_name)) {
+        ops::logWarning("backend " + current_server_ +
+                        (lmtp_ ? ": LHLO refused" : ": EHLO and HELO refused"));
         close();
         co_return false;
     }
@@ -317,19 +556,27 @@ awaitable<bool> SmtpBackend::connectTo(const config::Endpoint& server, bool use_
         close();
         co_return false;
     }
-    current_server_ = server.toString();
+    if (!co_await forwardClientOnConnect(server)) {
+        close();
+        co_return false;
+    }
+    connected_at_ = std::chrono::steady_clock::now();
+    transactions_on_connection_ = 0;
     co_return true;
 }
 
 awaitable<bool> SmtpBackend::startTls(const config::Endpoint& server, bool& retry_plain) {
     const bool required = config_.tls == config::BackendTls::Required;
     const std::string where = "backend " + server.toString() + ": ";
+    const std::string& route = router_.name(route_);
+    const std::string key = (route == "backend" ? route : route + ".backend") + ".tls";
     if (!capabilities_.starttls) {
         if (required) {
-            ops::logWarning(where + "does not offer STARTTLS, and backend.tls is required");
+            ops::logWarning(where + "does not offer STARTTLS, and " + key + " is required");
             co_return false;
         }
-        ops::logLine(ops::LogLevel::Debug, {}, where + "does not offer STARTTLS: plaintext");
+        ops::logLine(ops::LogLevel::Debug, session_.id,
+                     where + "does not offer STARTTLS: plaintext");
         co_return true;
     }
     auto ready = co_await command("STARTTLS\r\n", config_.command_timeout);
@@ -348,7 +595,7 @@ awaitable<bool> SmtpBackend::startTls(const config::Endpoint& server, bool& retr
     if (ec) {
         const std::string why = deadline_.expired() ? std::string("timed out") : ec.message();
         ops::logWarning(where + "TLS handshake failed" +
-                        (required ? " (backend.tls is required, expected name " + name + ")"
+                        (required ? " (" + key + " is required, expected name " + name + ")"
                                   : ", retrying without TLS") +
                         ": " + why);
         retry_plain = !required;
@@ -356,39 +603,161 @@ awaitable<bool> SmtpBackend::startTls(const config::Endpoint& server, bool& retr
     }
     const std::string verified = transport_.verifyResult();
     ops::logLine(
-        ops::LogLevel::Debug, {},
+        ops::LogLevel::Debug, session_.id,
         where + "TLS " + net::tlsSummary(transport_.details()) + ", certificate: " + verified);
     // The capabilities may differ under TLS (RFC 3207 4.2): ask again.
-    if (!co_await greet()) {
-        ops::logWarning(where + "EHLO refused after STARTTLS");
+    if (!co_await greet(config_.helo_name)) {
+        ops::logWarning(where + (lmtp_ ? "LHLO" : "EHLO") + " refused after STARTTLS");
         co_return false;
     }
     co_return true;
 }
 
-awaitable<bool> SmtpBackend::greet() {
-    auto ehlo = co_await command("EHLO " + helo_name_ + "\r\n", config_.command_timeout);
+awaitable<bool> SmtpBackend::greet(const std::string& name) {
+    auto ehlo =
+        co_await command((lmtp_ ? "LHLO " : "EHLO ") + name + "\r\n", config_.command_timeout);
     if (ehlo && ehlo->code == 250) {
         capabilities_ = parseCapabilities(*ehlo);
         co_return true;
     }
-    if (!connected_) {
-        co_return false;
+    if (!connected_ || lmtp_) {
+        co_return false;  // LMTP has no HELO (RFC 2033)
     }
-    auto helo = co_await command("HELO " + helo_name_ + "\r\n", config_.command_timeout);
+    auto helo = co_await command("HELO " + name + "\r\n", config_.command_timeout);
     capabilities_ = {};
     co_return helo && helo->code == 250;
+}
+
+awaitable<bool> SmtpBackend::forwardClientOnConnect(const config::Endpoint& server) {
+    using config::ForwardClient;
+    const ForwardClient mode = config_.forward_client;
+    const std::string name = server.toString();
+    if (mode == ForwardClient::Xclient && !capabilities_.has_xclient) {
+        ops::logWarning("backend " + name +
+                        ": forward_client is xclient, but the server does not offer XCLIENT to "
+                        "us (Postfix: smtpd_authorized_xclient_hosts); not using this server");
+        co_return false;
+    }
+    if (mode == ForwardClient::Xforward && !capabilities_.has_xforward) {
+        ops::logWarning("backend " + name +
+                        ": forward_client is xforward, but the server does not offer XFORWARD "
+                        "to us (Postfix: smtpd_authorized_xforward_hosts); not using this server");
+        co_return false;
+    }
+    if (!capabilities_.has_xclient ||
+        (mode != ForwardClient::Auto && mode != ForwardClient::Xclient)) {
+        co_return true;
+    }
+    // HELO and PROTO first, NAME and ADDR last: once ADDR is sent the server usually stops
+    // taking XCLIENT from us (XCLIENT_README). LOGIN comes with AUTH (not offered yet).
+    const std::vector<std::pair<std::string, std::string>> attributes{
+        {"HELO", forwardedHelo(session_.helo)},
+        {"PROTO", session_.esmtp ? "ESMTP" : "SMTP"},
+        {"DESTADDR", forwardedAddress(session_.local_ip)},
+        {"DESTPORT", forwardedPort(session_.local_port)},
+        {"PORT", forwardedPort(session_.client_port)},
+        {"NAME", kUnavailable},  // mailgate does no reverse DNS lookup
+        {"ADDR", forwardedAddress(session_.client_ip)},
+    };
+    const std::vector<std::string> lines =
+        attributeCommands("XCLIENT", attributes, capabilities_.xclient);
+    bool server_reset = false;
+    for (const std::string& line : lines) {
+        auto reply = co_await command(line, config_.command_timeout);
+        if (!reply) {
+            co_return false;
+        }
+        if (reply->code != 220) {
+            ops::logWarning("backend " + name + ": XCLIENT refused: " + reply->summary());
+            // After part of the attributes went through, the server's idea of the client is
+            // half changed: do not use this connection.
+            co_return mode == ForwardClient::Auto && !server_reset;
+        }
+        server_reset = true;
+    }
+    if (!server_reset) {
+        co_return true;
+    }
+    // The server is back at its greeting: say EHLO again, as the client did.
+    const std::string helo = forwardedHelo(session_.helo);
+    if (!co_await greet(helo == kUnavailable ? config_.helo_name : helo)) {
+        if (!connected_ || helo == kUnavailable || !co_await greet(config_.helo_name)) {
+            ops::logWarning("backend " + name + ": EHLO after XCLIENT refused");
+            co_return false;
+        }
+    }
+    bound_identity_ = clientIdentity();
+    co_return true;
+}
+
+awaitable<std::optional<smtp::Reply>> SmtpBackend::forwardClientForTransaction(
+    const filter::Transaction& transaction) {
+    using config::ForwardClient;
+    const ForwardClient mode = config_.forward_client;
+    if (!capabilities_.has_xforward || !bound_identity_.empty() ||
+        (mode != ForwardClient::Auto && mode != ForwardClient::Xforward)) {
+        co_return std::nullopt;
+    }
+    const std::vector<std::pair<std::string, std::string>> attributes{
+        {"PROTO", session_.esmtp ? "ESMTP" : "SMTP"},
+        {"HELO", forwardedHelo(session_.helo)},
+        {"IDENT", transaction.id.empty() ? kUnavailable : transaction.id},
+        {"SOURCE", "REMOTE"},
+        {"PORT", forwardedPort(session_.client_port)},
+        {"NAME", kUnavailable},  // mailgate does no reverse DNS lookup
+        {"ADDR", forwardedAddress(session_.client_ip)},
+    };
+    for (const std::string& line :
+         attributeCommands("XFORWARD", attributes, capabilities_.xforward)) {
+        auto reply = co_await command(line, config_.command_timeout);
+        if (!reply) {
+            co_return lostReply(last_timed_out_);
+        }
+        if (reply->code == 421) {
+            close();
+            co_return smtp::Reply(451, reply->enhanced.empty() ? "4.0.0" : reply->enhanced,
+                                  reply->lines.front());
+        }
+        if (reply->code != 250) {
+            ops::logWarning("backend " + current_server_ +
+                            ": XFORWARD refused: " + reply->summary());
+            if (mode == ForwardClient::Xforward) {
+                co_return smtp::Reply(451, "4.3.0", "Backend refused XFORWARD, try again later");
+            }
+            co_return std::nullopt;
+        }
+    }
+    co_return std::nullopt;
 }
 
 SmtpBackend::Capabilities SmtpBackend::parseCapabilities(const smtp::Reply& ehlo) {
     Capabilities capabilities;
     for (size_t i = 1; i < ehlo.lines.size(); ++i) {
-        const std::string keyword = ehlo.lines[i].substr(0, ehlo.lines[i].find(' '));
-        capabilities.pipelining |= smtp::equalsIgnoreCase(keyword, "PIPELINING");
-        capabilities.size |= smtp::equalsIgnoreCase(keyword, "SIZE");
-        capabilities.eight_bit_mime |= smtp::equalsIgnoreCase(keyword, "8BITMIME");
-        capabilities.smtputf8 |= smtp::equalsIgnoreCase(keyword, "SMTPUTF8");
-        capabilities.starttls |= smtp::equalsIgnoreCase(keyword, "STARTTLS");
+        std::vector<std::string> words;
+        std::string_view rest = ehlo.lines[i];
+        while (!rest.empty()) {
+            const size_t space = rest.find(' ');
+            if (space != 0) {
+                words.push_back(upper(rest.substr(0, space)));
+            }
+            rest = space == std::string_view::npos ? std::string_view() : rest.substr(space + 1);
+        }
+        if (words.empty()) {
+            continue;
+        }
+        const std::string& keyword = words.front();
+        capabilities.pipelining |= keyword == "PIPELINING";
+        capabilities.size |= keyword == "SIZE";
+        capabilities.eight_bit_mime |= keyword == "8BITMIME";
+        capabilities.smtputf8 |= keyword == "SMTPUTF8";
+        capabilities.starttls |= keyword == "STARTTLS";
+        if (keyword == "XCLIENT") {
+            capabilities.has_xclient = true;
+            capabilities.xclient.assign(words.begin() + 1, words.end());
+        } else if (keyword == "XFORWARD") {
+            capabilities.has_xforward = true;
+            capabilities.xforward.assign(words.begin() + 1, words.end());
+        }
     }
     return capabilities;
 }
@@ -455,11 +824,13 @@ void SmtpBackend::close() {
     deadline_.disarm();
     if (socket_.is_open()) {
         error_code ignored;
-        socket_.shutdown(tcp::socket::shutdown_both, ignored);
+        socket_.shutdown(Socket::shutdown_both, ignored);
         socket_.close(ignored);
     }
     connected_ = false;
     needs_reset_ = false;
+    bound_identity_.clear();
+    transactions_on_connection_ = 0;
     in_.clear();
 }
 

@@ -125,9 +125,10 @@ postlog   unix-dgram n  -       n       -       1       postlogd
 class PostfixInstance:
     """One private Postfix: `postfix -c ROOT/etc start|stop`, everything else under ROOT."""
 
-    def __init__(self, binary: Path, root: Path):
+    def __init__(self, binary: Path, root: Path, extra_main_cf: str = ""):
         self.binary = binary
         self.root = root
+        self.extra_main_cf = extra_main_cf  # more main.cf lines, after the generated ones
         self.config_dir = root / "etc"
         self.queue_dir = root / "queue"
         self.mail_dir = root / "mail"
@@ -137,12 +138,12 @@ class PostfixInstance:
         self.master_pid = None
 
     @classmethod
-    def create(cls, binary: Path) -> "PostfixInstance":
+    def create(cls, binary: Path, extra_main_cf: str = "") -> "PostfixInstance":
         """In a fresh directory under the system temp dir, which Postfix's users can traverse
         (pytest's own tmp dirs are 0700, closed to the postfix and nobody users)."""
         root = Path(tempfile.mkdtemp(prefix="mailgate-postfix-")).resolve()
         root.chmod(0o755)
-        return cls(binary, root)
+        return cls(binary, root, extra_main_cf)
 
     # --- files -----------------------------------------------------------------------------
 
@@ -155,7 +156,7 @@ class PostfixInstance:
         mailboxes = ", ".join(f"{user}@{DOMAIN}={user}/" for user in USERS)
         (self.config_dir / "main.cf").write_text(MAIN_CF.format(
             root=self.root, hostname=HOSTNAME, domain=DOMAIN, mailboxes=mailboxes,
-            uid=uid, gid=gid))
+            uid=uid, gid=gid) + self.extra_main_cf)
         (self.config_dir / "master.cf").write_text(MASTER_CF.format(port=self.port))
 
     def log_text(self) -> str:

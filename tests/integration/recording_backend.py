@@ -1,10 +1,14 @@
-"""A real SMTP server on asyncio, in a thread of its own, that records every byte it receives.
+"""A real SMTP (or LMTP) server on asyncio, in a thread of its own, that records every byte it
+receives.
 
 Tests program its answers through attributes (rcpt_replies, mail_reply, data_reply,
-hang_after_data) and read what it saw through sessions, transactions and the wait helpers.
+hang_after_data, ehlo_extra, xclient_reply, xforward_reply, lmtp_replies) and read what it saw
+through sessions, transactions and the wait helpers. RecordingBackend(lmtp=True) speaks LMTP:
+LHLO instead of EHLO, and one reply per accepted recipient after the final dot.
 """
 
 import asyncio
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -29,7 +33,10 @@ class Transaction:
     rcpts: list[str]  # addresses (inside <>) that this server accepted
     data_raw: bytes  # bytes between the 354 and the final ".\r\n", still dot-stuffed
     data: bytes  # dot-unstuffed content
-    reply: str = ""  # what the server answered to the final '.' ("" if it hung)
+    reply: str = ""  # what the server answered to the final '.' ("" if it hung); LMTP: the
+    # replies, one per recipient, joined by "\n"
+    xclient: dict = field(default_factory=dict)  # XCLIENT attributes in force (decoded)
+    xforward: dict = field(default_factory=dict)  # XFORWARD attributes of this transaction
     tls: bool = False  # received over TLS (after STARTTLS)
 
     @property
@@ -46,12 +53,32 @@ class Session:
     commands: list[str] = field(default_factory=list)
     closed: bool = False
     tls: bool = False  # STARTTLS succeeded
+    xclient: dict = field(default_factory=dict)  # attributes of every XCLIENT accepted so far
+
+
+def xtext_decode(text: str) -> str:
+    """RFC 3461 xtext: "+XX" is the byte with hex value XX."""
+    return re.sub(r"\+([0-9A-F]{2})", lambda m: chr(int(m.group(1), 16)), text)
+
+
+def parse_attributes(argument: str) -> dict:
+    """NAME=value pairs of an XCLIENT or XFORWARD command, names upper-cased, values decoded."""
+    found = {}
+    for item in argument.split():
+        name, _, value = item.partition("=")
+        found[name.upper()] = xtext_decode(value)
+    return found
 
 
 class RecordingBackend:
-    """A recording SMTP sink on 127.0.0.1, started and stopped by a fixture."""
+    """A recording SMTP (or LMTP) sink on 127.0.0.1, started and stopped by a fixture."""
 
-    def __init__(self):
+    def __init__(self, lmtp: bool = False):
+        self.lmtp = lmtp
+        self.ehlo_extra: list[str] = []  # more EHLO keywords, e.g. "XCLIENT NAME ADDR PORT"
+        self.xclient_reply = f"220 {HOSTNAME} ESMTP recording"  # to an advertised XCLIENT
+        self.xforward_reply = "250 2.0.0 Ok"  # to an advertised XFORWARD
+        self.lmtp_replies: dict[str, str] = {}  # LMTP: lowercased address -> final-dot reply
         self.rcpt_replies: dict[str, str] = {}  # lowercased address -> reply line
         self.mail_reply = "250 2.1.0 Ok"
         self.data_reply = "250 2.0.0 Ok: queued as ID{n}"  # {n}: transaction number
@@ -59,6 +86,7 @@ class RecordingBackend:
         self.hang_after_data = False  # never answer the final '.'
         self.tls_context = None  # an ssl.SSLContext: STARTTLS is offered with it
         self.port = 0
+        self.unix_path = None
         self._lock = threading.Condition()
         self._sessions: list[Session] = []
         self._transactions: list[Transaction] = []
@@ -70,10 +98,12 @@ class RecordingBackend:
 
     # --- lifecycle -------------------------------------------------------------------------
 
-    def start(self, timeout: float = 5.0) -> "RecordingBackend":
+    def start(self, timeout: float = 5.0, unix_path=None) -> "RecordingBackend":
+        """Listens on a free 127.0.0.1 port, or on the unix socket unix_path when given."""
+        self.unix_path = str(unix_path) if unix_path else None
         self._thread = threading.Thread(target=self._run, name="recording-backend", daemon=True)
         self._thread.start()
-        if not self._ready.wait(timeout) or not self.port:
+        if not self._ready.wait(timeout) or not (self.port or self.unix_path):
             raise RuntimeError("recording backend did not start")
         return self
 
@@ -93,8 +123,11 @@ class RecordingBackend:
 
     async def _serve(self) -> None:
         self._stopping = asyncio.Event()
-        server = await asyncio.start_server(self._accept, "127.0.0.1", 0)
-        self.port = server.sockets[0].getsockname()[1]
+        if self.unix_path:
+            server = await asyncio.start_unix_server(self._accept, path=self.unix_path)
+        else:
+            server = await asyncio.start_server(self._accept, "127.0.0.1", 0)
+            self.port = server.sockets[0].getsockname()[1]
         self._ready.set()
         try:
             await self._stopping.wait()
@@ -213,6 +246,7 @@ class _Connection:
         self.helo = ""
         self.mail_from = None
         self.rcpts: list[str] = []
+        self.xforward: dict = {}
 
     async def run(self) -> None:
         await self.reply(self.server.greeting)
@@ -225,20 +259,40 @@ class _Connection:
             if not await self.dispatch(text):
                 return
 
+    def advertised(self, verb: str) -> bool:
+        return any(keyword.split()[0].upper() == verb for keyword in self.server.ehlo_extra)
+
     async def dispatch(self, text: str) -> bool:
         verb = text.split(" ", 1)[0].upper()
         argument = text[len(verb):].strip()
-        if verb in ("EHLO", "HELO"):
-            self.helo, self.mail_from, self.rcpts = argument, None, []
+        greeting_verbs = ("LHLO",) if self.server.lmtp else ("EHLO", "HELO")
+        if verb in greeting_verbs:
+            self.helo, self.mail_from, self.rcpts, self.xforward = argument, None, [], {}
             if verb == "HELO":
                 await self.reply(f"250 {HOSTNAME}")
             else:
-                keywords = EHLO_KEYWORDS
+                keywords = (*EHLO_KEYWORDS, *self.server.ehlo_extra)
                 if self.server.tls_context is not None and not self.session.tls:
                     keywords = (*keywords, "STARTTLS")
                 lines = [f"250-{x}" for x in (HOSTNAME, *keywords)]
                 lines[-1] = "250 " + lines[-1][4:]
                 await self.reply("\r\n".join(lines))
+        elif verb == "XCLIENT" and self.advertised("XCLIENT"):
+            reply = self.server.xclient_reply
+            if self.mail_from is not None:
+                reply = "503 5.5.1 Error: MAIL transaction in progress"
+            elif reply.startswith("220"):
+                with self.server._lock:
+                    self.session.xclient.update(parse_attributes(argument))
+                self.helo, self.xforward = "", {}  # back to the greeting stage
+            await self.reply(reply)
+        elif verb == "XFORWARD" and self.advertised("XFORWARD"):
+            reply = self.server.xforward_reply
+            if self.mail_from is not None:
+                reply = "503 5.5.1 Error: MAIL transaction in progress"
+            elif reply.startswith("250"):
+                self.xforward.update(parse_attributes(argument))
+            await self.reply(reply)
         elif verb == "MAIL":
             await self.mail(text)
         elif verb == "RCPT":
@@ -246,7 +300,7 @@ class _Connection:
         elif verb == "DATA":
             return await self.data()
         elif verb == "RSET":
-            self.mail_from, self.rcpts = None, []
+            self.mail_from, self.rcpts, self.xforward = None, [], {}
             await self.reply("250 2.0.0 Ok")
         elif verb == "NOOP":
             await self.reply("250 2.0.0 Ok")
@@ -312,17 +366,29 @@ class _Connection:
         data_raw = await self.read_data()
         if data_raw is None:
             return False  # the client left before the final '.': nothing is recorded
+        with self.server._lock:
+            xclient = dict(self.session.xclient)
         transaction = Transaction(self.session.number, self.helo, self.mail_from,
                                   list(self.rcpts), data_raw, dot_unstuff(data_raw),
+                                  xclient=xclient, xforward=dict(self.xforward),
                                   tls=self.session.tls)
-        self.mail_from, self.rcpts = None, []
+        self.mail_from, self.rcpts, self.xforward = None, [], {}
         if self.server.hang_after_data:
             self.server._record(transaction)
             await asyncio.wait_for(self.server._stopping.wait(), HANG_LIMIT)
             return False
         with self.server._lock:
             number = len(self.server._transactions) + 1
-        transaction.reply = self.server.data_reply.replace("{n}", str(number))
+        default = self.server.data_reply.replace("{n}", str(number))
+        if self.server.lmtp:
+            replies = [self.server.lmtp_replies.get(rcpt.lower(), default)
+                       for rcpt in transaction.rcpts]
+            transaction.reply = "\n".join(replies)
+            self.server._record(transaction)
+            for reply in replies:
+                await self.reply(reply)
+            return True
+        transaction.reply = default
         self.server._record(transaction)
         await self.reply(transaction.reply)
         return True

@@ -6,7 +6,9 @@ import warnings
 
 import pytest
 
-from mailgate_process import gateway_config, run_mailgate, smtp_backend, write_config
+from conftest import running_backend
+from mailgate_process import (gateway_config, relay_access_entry, run_mailgate, smtp_backend,
+                              write_config)
 from smtp_client import RawClient, open_session, send_message
 from tls_pki import TestPki, server_context
 
@@ -154,3 +156,77 @@ def test_opportunistic_tls_retries_in_plaintext_after_a_failed_handshake(start_g
     assert not transaction.tls
     assert backend.connection_count == 2
     assert gw.wait_for_log("TLS handshake failed, retrying without TLS")
+
+
+XCLIENT = "XCLIENT NAME ADDR PORT PROTO HELO LOGIN DESTADDR DESTPORT"
+
+
+def test_xclient_comes_after_starttls(start_gateway, backend, pki):
+    """Postfix's order on a TLS connection: EHLO, STARTTLS, EHLO, XCLIENT, EHLO; the XCLIENT
+    attributes travel inside TLS and are in force for the message."""
+    backend.tls_context = server_context(pki.backend)
+    backend.ehlo_extra = [XCLIENT]
+    gw = start_gateway(backend=smtp_backend(backend.port, tls="required",
+                                            ca_file=str(pki.ca.cert),
+                                            expected_name="backend.test"))
+    assert deliver(gw.port).code == 250
+    transaction = backend.wait_for_transactions(1)[0]
+    assert transaction.tls
+    assert transaction.xclient["ADDR"] == "127.0.0.1"
+    (session,) = backend.sessions
+    verbs = [c.split()[0].upper() for c in session.commands]
+    assert verbs[:6] == ["EHLO", "STARTTLS", "EHLO", "XCLIENT", "EHLO", "MAIL"], session.commands
+    assert b"XCLIENT" not in bytes(session.raw).split(b"STARTTLS")[0]
+
+
+def test_each_route_has_its_own_tls(build, start_gateway, backend, pki):
+    """The default route stays plain, a route with tls: required verifies with its own CA, and
+    an LMTP route over TCP does STARTTLS between two LHLOs."""
+    backend.tls_context = server_context(pki.backend)  # offered, but this route has tls: none
+    with running_backend() as routed, running_backend(lmtp=True) as lmtp:
+        routed.tls_context = server_context(pki.backend)
+        lmtp.tls_context = server_context(pki.backend)
+        routes = [
+            {"domains": ["routed.test"],
+             "backend": smtp_backend(routed.port, tls="required", ca_file=str(pki.ca.cert),
+                                     expected_name="backend.test")},
+            {"domains": ["lmtp.test"],
+             "backend": {"type": "lmtp", "servers": [f"127.0.0.1:{lmtp.port}"],
+                         "command_timeout": "5s", "tls": "required",
+                         "ca_file": str(pki.ca.cert)}},
+        ]
+        domains = ("example.test", "routed.test", "lmtp.test")
+        gw = start_gateway(routes=routes,
+                           plugins=[relay_access_entry(build, local_domains=domains)])
+        with RawClient(gw.port) as client:
+            open_session(client)
+            for rcpt in (RCPT, "user@routed.test", "user@lmtp.test"):
+                assert send_message(client, SENDER, [rcpt], CONTENT).code == 250
+        assert not backend.wait_for_transactions(1)[0].tls
+        assert "STARTTLS" not in backend.commands()
+        assert routed.wait_for_transactions(1)[0].tls
+        assert lmtp.wait_for_transactions(1)[0].tls
+        verbs = [c.split()[0].upper() for c in lmtp.commands()]
+        assert verbs[:4] == ["LHLO", "STARTTLS", "LHLO", "MAIL"]
+
+
+def test_route_tls_errors_are_located(build, backend, tmp_path):
+    """A route's CA file is checked at load, and TLS with a unix-socket server is refused."""
+    config = gateway_config(build, backend.port, routes=[
+        {"domains": ["a.test"],
+         "backend": smtp_backend(backend.port, tls="required", ca_file="/nonexistent/ca.pem")},
+        {"domains": ["b.test"],
+         "backend": {"type": "lmtp", "servers": ["unix:/run/dovecot/lmtp"],
+                     "tls": "opportunistic"}},
+    ])
+    path = write_config(tmp_path / "c.yaml", config)
+    result = run_mailgate(build, ["--check-config", str(path)])
+    assert result.returncode == 1
+    assert ("routes[1].backend.tls: TLS is only for TCP servers, but routes[1].backend.servers "
+            "has unix:/run/dovecot/lmtp (use tls: none for a unix socket)") in result.stderr
+    # the located YAML error stops the load before the files are read; alone, the CA file:
+    config["routes"].pop()
+    write_config(path, config)
+    result = run_mailgate(build, ["--check-config", str(path)])
+    assert result.returncode == 1
+    assert "routes[0].backend.ca_file: cannot read '/nonexistent/ca.pem'" in result.stderr

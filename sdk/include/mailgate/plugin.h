@@ -123,14 +123,17 @@ typedef struct mg_host {
     /** In the rcpt_to hook: the recipient being decided on (with any source route removed). */
     mg_str (*current_rcpt)(mg_session* session);
 
-    /** Message access, from the end_of_message hook on. */
+    /** Message access, from the on_headers hook on (before: nothing). */
     size_t (*header_count)(mg_session* session);
     /** Name and value (value without the colon, with folding kept) of the index-th header. */
     int (*header_at)(mg_session* session, size_t index, mg_str* name, mg_str* value);
     /** The body after the blank line, CRLF line endings, dot-unstuffed. */
     mg_str (*body)(mg_session* session);
-    /** Append a header to the message that is forwarded. Returns 0, or -1 if name or value is
-     *  malformed (name must be printable ASCII without ':' or space; value without bare CR/LF). */
+    /** Append a header to the message that is forwarded, during any transaction (before the
+     *  message arrives it goes after the client's headers). The host writes "name: value":
+     *  give the value without a leading space. Returns 0, or -1 if name or value is malformed
+     *  (name must be printable ASCII without ':' or space; value without bare CR/LF) or
+     *  there is no transaction. */
     int (*add_header)(mg_session* session, mg_str name, mg_str value);
 
     /* ---- ABI 1.1: check MG_HOST_HAS(host, field) before use ---- */
@@ -157,7 +160,9 @@ typedef struct mg_host {
     /** Private data of the calling plugin, one slot per plugin: for the session (freed when it
      *  ends) and for the transaction (freed at its end: delivery, reject, RSET or disconnect).
      *  Setting a slot again frees the previous data first. `free_data` may be NULL. The host
-     *  calls `free_data` on the session's I/O thread. */
+     *  may call `free_data` on any thread (usually the session's I/O thread; after a timeout,
+     *  the thread where the stuck call ends). Data handed over after the call is over is
+     *  freed at once. */
     void (*set_session_data)(mg_session* session, void* data, void (*free_data)(void*));
     void* (*session_data)(mg_session* session);
     void (*set_transaction_data)(mg_session* session, void* data, void (*free_data)(void*));
@@ -166,10 +171,12 @@ typedef struct mg_host {
     /* ---- ABI 1.2: check MG_HOST_HAS(host, field) before use ---- */
 
     /** Finishes a hook that returned MG_PENDING, from any thread, exactly once (also after the
-     *  host gave up waiting: the handle stays valid until this call). `verdict` must not be
-     *  MG_PENDING. The reply, symbols and edits must be set before this call. Returns 0, or -1
-     *  when the hook is not pending (already completed) or the verdict is invalid; -2 when the
-     *  host had already given up (timeout or the client left): the verdict is then ignored. */
+     *  host gave up waiting: the handle stays valid until this call). `verdict` must be a valid
+     *  verdict other than MG_PENDING. The reply, symbols and edits must be set before this
+     *  call. It may also come before the hook returns MG_PENDING (from another thread); if the
+     *  hook then returns something else, that return value counts. Returns 0, or -1 when the
+     *  call was already completed or the verdict is invalid; -2 when the host had already
+     *  given up (the plugin's timeout passed): the verdict is then ignored. */
     int (*complete)(mg_session* session, mg_verdict verdict);
 
     /** 1 when the client connection is encrypted (STARTTLS or implicit TLS), else 0. */
@@ -187,7 +194,9 @@ typedef struct mg_host {
      *  applied at once, so later plugins see the result, and logged. All return 0, or -1 when
      *  the edit was not declared, is malformed, or is not allowed at this stage.
      *  Header indexes count every field of the current (edited) header section from 0;
-     *  `nth` counts fields of that name (ASCII case ignored) from 1. */
+     *  `nth` counts fields of that name (ASCII case ignored) from 1. Values are given without
+     *  the leading space (the host writes "name: value"). Strings from header_at may go stale
+     *  after a header edit: read them again. */
     int (*insert_header)(mg_session* session, size_t index, mg_str name, mg_str value);
     int (*change_header)(mg_session* session, mg_str name, size_t nth, mg_str value);
     int (*delete_header)(mg_session* session, mg_str name, size_t nth);
@@ -201,7 +210,7 @@ typedef struct mg_host {
      *  already there, or deleting one that is not, returns -1. */
     int (*add_rcpt)(mg_session* session, mg_str address);
     int (*delete_rcpt)(mg_session* session, mg_str address);
-    /** At end of message: refuses the message for one recipient with a 4xx/5xx reply; the
+    /** From on_headers on: refuses the message for one recipient with a 4xx/5xx reply; the
      *  others still get it. Needs no declaration. When every recipient is refused, the client
      *  gets the first such reply; otherwise it gets the delivery's reply, and the refusals are
      *  logged (SMTP has one reply per message). */

@@ -66,7 +66,7 @@ enum class Verdict : int {
     Tempfail = MG_TEMPFAIL,      ///< Temporary failure (4xx); see Session::tempfail().
     Discard = MG_DISCARD,        ///< Answer success to the client but deliver nothing.
     Disconnect = MG_DISCONNECT,  ///< Answer 421 and close the connection.
-    Pending = MG_PENDING,        ///< Finish later with Completion::complete() (Session::defer()).
+    Pending = MG_PENDING,        ///< Finish later with Completion::complete().
     Quarantine = MG_QUARANTINE,  ///< Deliver to the quarantine folder instead; answer 250.
     Error = MG_ERROR             ///< The hook failed: the host applies the on_error policy.
 };
@@ -187,7 +187,7 @@ struct HeaderSource {
 
 /** The recipients of the current transaction, in the order they were accepted. */
 using Recipients = detail::IndexedRange<detail::RecipientSource>;
-/** The header fields of the message as the client sent it, in order, repeated names kept. */
+/** The header fields of the message as edited so far, in order, repeated names kept. */
 using Headers = detail::IndexedRange<detail::HeaderSource>;
 
 /**
@@ -497,8 +497,9 @@ inline thread_local const mg_host* creating_host = nullptr;
 
 /**
  * Base class of a C++ plugin. Override the hooks you need; a hook you do not override is not
- * registered with the host at all. Every hook runs on an I/O thread, concurrently with the same
- * hook for other sessions; keep hooks short and do not block.
+ * registered with the host at all. Hooks run concurrently with the same hook for other sessions:
+ * on the host's worker pool, or on its I/O threads when the class declares
+ * `static constexpr bool nonblocking = true` (then they must never block).
  *
  * The derived class is created by one of, in this order of preference:
  *  - `static std::unique_ptr<T> create(std::string_view yaml_config, ConfigErrors& errors)`

@@ -328,17 +328,17 @@ TEST(ConfigLoadTest, EnumErrors) {
 limits:
   bare_line_endings: strip
 backend:
-  type: lmtp
+  type: qmtp
 log:
   level: verbose
 )");
-    EXPECT_THAT(
-        errors(result),
-        ElementsAre("test.yaml:2:22: limits.bare_line_endings: expected one of reject, "
-                    "normalize, got 'strip'",
-                    "test.yaml:4:9: backend.type: expected one of smtp, maildir, got 'lmtp'",
-                    "test.yaml:6:10: log.level: expected one of debug, info, warning, "
-                    "error, got 'verbose'"));
+    EXPECT_THAT(errors(result),
+                ElementsAre("test.yaml:2:22: limits.bare_line_endings: expected one of reject, "
+                            "normalize, got 'strip'",
+                            "test.yaml:4:9: backend.type: expected one of smtp, lmtp, maildir, got "
+                            "'qmtp'",
+                            "test.yaml:6:10: log.level: expected one of debug, info, warning, "
+                            "error, got 'verbose'"));
 }
 
 // Every problem in the file is reported in one pass, sorted by position.
@@ -452,7 +452,7 @@ backend:
 )")),
                 ElementsAre("test.yaml:1:1: backend.path: required when backend.type is maildir",
                             "test.yaml:3:12: backend.servers: only used when backend.type is "
-                            "smtp"));
+                            "smtp or lmtp"));
 }
 
 // An smtp backend, also by default, needs servers and takes no path.
@@ -477,9 +477,9 @@ TEST(ConfigLoadTest, EmptyBackendAndBadType) {
     EXPECT_THAT(errors(load("backend:\n")),
                 ElementsAre("test.yaml:1:1: backend.servers: required when backend.type is smtp "
                             "(the default)"));
-    EXPECT_THAT(
-        errors(load("backend:\n  type: lmtp\n")),
-        ElementsAre("test.yaml:2:9: backend.type: expected one of smtp, maildir, got 'lmtp'"));
+    EXPECT_THAT(errors(load("backend:\n  type: qmtp\n")),
+                ElementsAre("test.yaml:2:9: backend.type: expected one of smtp, lmtp, maildir, got "
+                            "'qmtp'"));
 }
 
 // The backend section is required, located at the document start.
@@ -531,15 +531,17 @@ backend:
     - 300.0.0.1:25
     - [nested]
 )");
-    EXPECT_THAT(errors(bad),
-                ElementsAre("test.yaml:2:11: server.listen: expected at least one host:port",
-                            "test.yaml:5:7: backend.servers[0]: invalid endpoint "
-                            "'127.0.0.1:65536': the port must be a number from 1 to 65535",
-                            "test.yaml:6:7: backend.servers[1]: invalid endpoint '[::1]': "
-                            "expected [IPv6 address]:port",
-                            "test.yaml:7:7: backend.servers[2]: invalid endpoint '300.0.0.1:25': "
-                            "'300.0.0.1' is not an IPv4 address",
-                            "test.yaml:8:7: backend.servers[3]: expected host:port, got a list"));
+    EXPECT_THAT(
+        errors(bad),
+        ElementsAre(
+            "test.yaml:2:11: server.listen: expected at least one host:port",
+            "test.yaml:5:7: backend.servers[0]: invalid endpoint "
+            "'127.0.0.1:65536': the port must be a number from 1 to 65535",
+            "test.yaml:6:7: backend.servers[1]: invalid endpoint '[::1]': "
+            "expected [IPv6 address]:port",
+            "test.yaml:7:7: backend.servers[2]: invalid endpoint '300.0.0.1:25': "
+            "'300.0.0.1' is not an IPv4 address",
+            "test.yaml:8:7: backend.servers[3]: expected host:port or unix:/path, got a list"));
 }
 
 // Plugin entries need a well-formed name; duplicates and an empty list are fine.
@@ -797,8 +799,25 @@ backend:
   tls: opportunistic
   ca_file: ca.pem
 )");
-    EXPECT_THAT(errors(bad),
-                ElementsAre("test.yaml:5:8: backend.tls: only used when backend.type is smtp"));
+    EXPECT_THAT(
+        errors(bad),
+        ElementsAre("test.yaml:5:8: backend.tls: only used when backend.type is smtp or lmtp"));
+
+    // TLS is for TCP servers: an LMTP unix socket with tls is an error at the tls key.
+    LoadResult unix_socket = load(R"(
+server: {hostname: mx.example.test}
+backend: {servers: ["127.0.0.1:10025"]}
+routes:
+  - domains: [local.example]
+    backend:
+      type: lmtp
+      servers: ["127.0.0.1:24", "unix:/run/dovecot/lmtp"]
+      tls: required
+)");
+    EXPECT_THAT(errors(unix_socket),
+                ElementsAre("test.yaml:8:12: routes[0].backend.tls: TLS is only for TCP servers, "
+                            "but routes[0].backend.servers has unix:/run/dovecot/lmtp (use tls: "
+                            "none for a unix socket)"));
 }
 
 TEST(ConfigAuthTest, SettingsAndErrors) {

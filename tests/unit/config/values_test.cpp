@@ -58,7 +58,7 @@ TEST(ConfigValuesTest, FailedParsesKeepTheOutput) {
     std::chrono::milliseconds value = 7ms;
     EXPECT_FALSE(parseDuration("x", value));
     EXPECT_EQ(value, 7ms);
-    Endpoint kept{"kept", 7};
+    Endpoint kept{"kept", 7, {}};
     EXPECT_FALSE(parseEndpoint("x", kept));
     EXPECT_EQ(kept.toString(), "kept:7");
 }
@@ -98,8 +98,8 @@ TEST(ConfigValuesTest, EndpointParsesAndPrintsBack) {
 
 // An IPv6 host set in code is printed in brackets.
 TEST(ConfigValuesTest, EndpointToStringBracketsIpv6) {
-    EXPECT_EQ((Endpoint{"fe80::1", 25}).toString(), "[fe80::1]:25");
-    EXPECT_EQ((Endpoint{"mx.example.test", 25}).toString(), "mx.example.test:25");
+    EXPECT_EQ((Endpoint{"fe80::1", 25, {}}).toString(), "[fe80::1]:25");
+    EXPECT_EQ((Endpoint{"mx.example.test", 25, {}}).toString(), "mx.example.test:25");
 }
 
 // Missing parts, bad ports, unbracketed IPv6 and bad host names are malformed.

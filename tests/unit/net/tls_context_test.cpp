@@ -24,7 +24,8 @@ TEST(TlsLoadTest, NothingConfigured) {
     const TlsContexts contexts = loadTls(config, errors);
     EXPECT_TRUE(errors.empty());
     EXPECT_EQ(contexts.server, nullptr);
-    EXPECT_EQ(contexts.client, nullptr);
+    ASSERT_EQ(contexts.backends.size(), 1u);  // the default route, without TLS
+    EXPECT_EQ(contexts.backends[0], nullptr);
 }
 
 // Unreadable files are errors at their keys, and no context is returned.
@@ -51,6 +52,53 @@ backend:
               "test.yaml:9:12: backend.ca_file: cannot read '/nonexistent/ca.pem': No such file "
               "or directory");
     EXPECT_EQ(contexts.server, nullptr);
+}
+
+// Each route has its own client context, in the Router's order; a route's bad CA file is
+// located at its own key.
+TEST(TlsLoadTest, ClientContextPerRoute) {
+    config::LoadResult result = config::loadConfigText(R"(server:
+  hostname: mx.example.test
+backend:
+  servers: ["127.0.0.1:10025"]
+routes:
+  - domains: [a.example]
+    backend:
+      servers: ["127.0.0.1:10026"]
+      tls: opportunistic
+  - domains: [b.example]
+    backend:
+      type: lmtp
+      servers: ["unix:/run/lmtp"]
+)",
+                                                       "test.yaml");
+    ASSERT_TRUE(result.ok());
+    std::vector<config::ConfigError> errors;
+    const TlsContexts contexts = loadTls(result.config, errors);
+    EXPECT_TRUE(errors.empty());
+    ASSERT_EQ(contexts.backends.size(), 3u);
+    EXPECT_EQ(contexts.backends[0], nullptr);
+    ASSERT_NE(contexts.backends[1], nullptr);
+    EXPECT_FALSE(contexts.backends[1]->verify());
+    EXPECT_EQ(contexts.backends[2], nullptr);
+
+    result = config::loadConfigText(R"(backend:
+  servers: ["127.0.0.1:10025"]
+routes:
+  - domains: [a.example]
+    backend:
+      servers: ["127.0.0.1:10026"]
+      tls: required
+      ca_file: /nonexistent/ca.pem
+)",
+                                    "test.yaml");
+    ASSERT_TRUE(result.ok());
+    errors.clear();
+    loadTls(result.config, errors);
+    ASSERT_EQ(errors.size(), 1u);
+    EXPECT_EQ(errors[0].toString(),
+              "test.yaml:8:16: routes[0].backend.ca_file: cannot read '/nonexistent/ca.pem': No "
+              "such file or directory");
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <thread>
 
 #include "core/plugin/host_api.hpp"
@@ -156,6 +157,10 @@ TEST_F(HostEditsTest, CompleteAfterAbandon) {
     const size_t before = liveCalls();
     std::thread completer([&] { EXPECT_EQ(host_.complete(raw, MG_ACCEPT), -2); });
     completer.join();
+    // Released on the worker pool when there is one (not on the plugin's thread): wait for it.
+    for (int i = 0; i < 200 && liveCalls() != before - 1; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
     EXPECT_EQ(liveCalls(), before - 1);
 }
 

@@ -1,0 +1,187 @@
+"""A private Dovecot LMTP server for tests: Debian's dovecot-core and dovecot-lmtpd, unpacked by
+scripts/install-deps.sh (never installed), run in the foreground with its own config, runtime
+folder and Maildirs in a scratch directory.
+
+Dovecot's binaries look for their helpers and modules at compiled-in paths (/usr/lib/dovecot,
+/usr/bin/doveconf). So the daemon runs in a private mount namespace (unshare -m) in which the
+unpacked /usr/lib, /usr/bin and /usr/sbin are overlaid on the system's: nothing changes outside
+that namespace, and no system user or file is needed (it runs its services as nobody).
+It listens on 127.0.0.1 on a free port and on a unix socket, knows the users ideal@example.test
+and other@example.test (others get 550 5.1.1 at RCPT) and delivers into Maildirs.
+"""
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from mailgate_process import free_port
+
+DOMAIN = "example.test"
+USERS = ("ideal", "other")
+DEFAULT_ROOT = Path("/opt/mailgate-test-tools/dovecot")  # where install-deps.sh unpacks it
+READY_TIMEOUT = 15.0
+START_ATTEMPTS = 3
+NOBODY = (65534, 65534)
+
+CONFIG = """\
+# A private Dovecot LMTP server for mailgate's integration tests (see dovecot_instance.py).
+base_dir = {root}/run
+state_dir = {root}/state
+log_path = {root}/dovecot.log
+protocols = lmtp
+default_internal_user = nobody
+default_internal_group = nogroup
+default_login_user = nobody
+ssl = no
+mail_location = maildir:~/Maildir
+first_valid_uid = 1
+passdb {{
+  driver = passwd-file
+  args = {root}/users
+}}
+userdb {{
+  driver = passwd-file
+  args = {root}/users
+}}
+service lmtp {{
+  inet_listener lmtp {{
+    address = 127.0.0.1
+    port = {port}
+  }}
+  unix_listener lmtp {{
+    mode = 0666
+  }}
+}}
+"""
+
+
+def _overlay_script(root: Path, then: str) -> str:
+    mounts = " && ".join(
+        f"mount -t overlay overlay -o lowerdir={root}/usr/{d}:/usr/{d} /usr/{d}"
+        for d in ("lib", "bin", "sbin"))
+    return f"{mounts} && {then}"
+
+
+def dovecot_root():
+    """The unpacked Dovecot, or None (with why) when it cannot run here."""
+    root = Path(os.environ.get("MAILGATE_DOVECOT_ROOT") or DEFAULT_ROOT)
+    if not (root / "usr" / "sbin" / "dovecot").is_file():
+        return None, f"{root}/usr/sbin/dovecot not found (scripts/install-deps.sh unpacks it)"
+    if not (root / "usr" / "lib" / "dovecot" / "lmtp").is_file():
+        return None, f"{root} has no LMTP server (dovecot-lmtpd)"
+    if os.geteuid() != 0 or shutil.which("unshare") is None:
+        return None, "a private Dovecot needs root and unshare(1) for its mount namespace"
+    probe = subprocess.run(["unshare", "-m", "sh", "-c", _overlay_script(root, "true")],
+                           stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=20)
+    if probe.returncode != 0:
+        return None, f"cannot overlay the unpacked Dovecot here: {probe.stderr.strip()}"
+    return root, ""
+
+
+class DovecotInstance:
+    """One `dovecot -F` in a private mount namespace, everything else under DIR."""
+
+    def __init__(self, dovecot: Path, directory: Path):
+        self.dovecot = dovecot
+        self.dir = directory
+        self.config = directory / "dovecot.conf"
+        self.mail_dir = directory / "mail"
+        self.log = directory / "dovecot.log"
+        self.output = directory / "dovecot.out"
+        self.socket_path = directory / "run" / "lmtp"
+        self.port = 0
+        self.proc = None
+
+    @classmethod
+    def create(cls, dovecot: Path) -> "DovecotInstance":
+        directory = Path(tempfile.mkdtemp(prefix="mailgate-dovecot-")).resolve()
+        directory.chmod(0o755)
+        for name in ("run", "state", "mail"):
+            (directory / name).mkdir()
+        os.chown(directory / "mail", *NOBODY)
+        (directory / "users").write_text("".join(
+            f"{user}@{DOMAIN}::{NOBODY[0]}:{NOBODY[1]}::{directory}/mail/{user}\n"
+            for user in USERS))
+        return cls(dovecot, directory)
+
+    def log_text(self) -> str:
+        parts = []
+        for path in (self.output, self.log):
+            try:
+                parts.append(f"--- {path.name}\n" + path.read_text(errors="replace"))
+            except FileNotFoundError:
+                pass
+        return "\n".join(parts)
+
+    def start(self) -> "DovecotInstance":
+        for _ in range(START_ATTEMPTS):
+            self.port = free_port()
+            self.config.write_text(CONFIG.format(root=self.dir, port=self.port))
+            script = _overlay_script(self.dovecot, f"exec /usr/sbin/dovecot -c {self.config} -F")
+            with open(self.output, "ab") as out:
+                self.proc = subprocess.Popen(["unshare", "-m", "sh", "-c", script],
+                                             stdin=subprocess.DEVNULL, stdout=out,
+                                             stderr=subprocess.STDOUT, start_new_session=True)
+            if self._wait_ready():
+                return self
+            self.stop()
+            if "address already in use" not in self.log_text().lower():
+                break
+        raise RuntimeError(f"private dovecot did not start on 127.0.0.1:{self.port}\n"
+                           f"{self.log_text()[-6000:]}")
+
+    def _wait_ready(self) -> bool:
+        deadline = time.monotonic() + READY_TIMEOUT
+        while time.monotonic() < deadline and self.proc.poll() is None:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=2) as sock:
+                    sock.settimeout(max(0.1, deadline - time.monotonic()))
+                    if sock.recv(512).startswith(b"220") and self.socket_path.exists():
+                        sock.sendall(b"QUIT\r\n")
+                        return True
+            except OSError:
+                pass
+            time.sleep(0.1)
+        return False
+
+    def stop(self) -> None:
+        """SIGTERM to the daemon's process group (its services too), SIGKILL if it lingers."""
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        try:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            self.proc.wait(10)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.proc.wait(5)
+
+    def remove(self) -> None:
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def maildir_files(self, user: str) -> list[Path]:
+        try:
+            return sorted((self.mail_dir / user / "Maildir" / "new").iterdir())
+        except FileNotFoundError:
+            return []
+
+    def wait_for_message(self, user: str, marker: bytes, timeout: float = 20.0) -> bytes:
+        deadline = time.monotonic() + timeout
+        while True:
+            found = [path.read_bytes() for path in self.maildir_files(user)]
+            found = [data for data in found if marker in data]
+            if len(found) > 1:
+                raise AssertionError(f"{len(found)} messages for {user} contain {marker!r}")
+            if found:
+                return found[0]
+            if time.monotonic() >= deadline:
+                raise AssertionError(f"no message for {user}@{DOMAIN} containing {marker!r} "
+                                     f"within {timeout:.0f} s\n{self.log_text()[-6000:]}")
+            time.sleep(0.1)
