@@ -148,7 +148,8 @@ def implicit_gateway(start_gateway, pki, **tls_more):
     gw = start_gateway(server={"tls": tls_section(pki, **tls_more),
                                "listen": ["MAIN", {"address": f"127.0.0.1:{port}",
                                                    "tls": "implicit"}]})
-    assert f"listening on 127.0.0.1:{port} (implicit TLS)" in gw.log_text()
+    # The start waits for the first listener; the second one's line may come a moment later.
+    assert gw.wait_for_log(f"listening on 127.0.0.1:{port} (implicit TLS)")
     gw.implicit_port = port
     return gw
 
