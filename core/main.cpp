@@ -7,11 +7,13 @@
 #include <iostream>
 #include <string>
 
+#include "core/auth/users.hpp"
 #include "core/cli/policy_test.hpp"
 #include "core/config/config.hpp"
 #include "core/filter/chain.hpp"
 #include "core/filter/plugin_call.hpp"
 #include "core/net/server.hpp"
+#include "core/net/tls_context.hpp"
 #include "core/ops/log.hpp"
 #include "core/ops/metrics_server.hpp"
 #include "core/plugin/plugin_loader.hpp"
@@ -63,45 +65,57 @@ int exitAfterPluginCalls(int code, std::chrono::milliseconds wait) {
     return code;
 }
 
-// Loads the config and its plugins; every error becomes one "FILE:LINE:COL: message" line.
-bool loadEverything(const std::string& file, config::Config& config, plugin::PluginList& plugins,
-                    std::string& error_lines) {
+// What a configuration file loads: the config, its certificates and its plugins.
+struct Loaded {
+    config::Config config;
+    plugin::PluginList plugins;
+    net::TlsContexts tls;
+    std::shared_ptr<const auth::Users> users;
+};
+
+// Loads the config, its certificates and its plugins; every error becomes one
+// "FILE:LINE:COL: message" line.
+bool loadEverything(const std::string& file, Loaded& loaded, std::string& error_lines) {
     config::LoadResult result = config::loadConfigFile(file);
     std::vector<config::ConfigError> errors = std::move(result.errors);
     if (errors.empty()) {
-        plugins = plugin::loadPlugins(result.config, errors);
+        loaded.tls = net::loadTls(result.config, errors);
+        loaded.users = auth::loadUsers(result.config, errors);
+    }
+    if (errors.empty()) {
+        loaded.plugins = plugin::loadPlugins(result.config, errors);
     }
     for (const auto& error : errors) {
         error_lines += error.toString() + "\n";
     }
-    config = std::move(result.config);
+    loaded.config = std::move(result.config);
     return errors.empty();
 }
 
-bool loadEverything(const std::string& file, config::Config& config, plugin::PluginList& plugins) {
+bool loadEverything(const std::string& file, Loaded& loaded) {
     std::string error_lines;
-    const bool ok = loadEverything(file, config, plugins, error_lines);
+    const bool ok = loadEverything(file, loaded, error_lines);
     std::fputs(error_lines.c_str(), stderr);
     return ok;
 }
 
 // What SIGHUP runs: the same file, loaded and checked again from scratch.
 net::RuntimePtr reloadRuntime(const std::string& file, std::string& errors) {
-    config::Config config;
-    plugin::PluginList plugins;
-    if (!loadEverything(file, config, plugins, errors)) {
+    Loaded loaded;
+    if (!loadEverything(file, loaded, errors)) {
         return nullptr;
     }
-    ops::setLogLevel(toOpsLevel(config.log.level));
-    return std::make_shared<net::Runtime>(std::move(config), std::move(plugins));
+    ops::setLogLevel(toOpsLevel(loaded.config.log.level));
+    return std::make_shared<net::Runtime>(std::move(loaded.config), std::move(loaded.plugins),
+                                          std::move(loaded.tls), std::move(loaded.users));
 }
 
 int checkConfig(const std::string& file) {
-    config::Config config;
-    plugin::PluginList plugins;
-    if (!loadEverything(file, config, plugins)) {
+    Loaded loaded;
+    if (!loadEverything(file, loaded)) {
         return kExitConfigError;
     }
+    const plugin::PluginList& plugins = loaded.plugins;
     if (plugins.empty()) {
         std::fprintf(stderr,
                      "%s: warning: no plugins: every recipient will be refused (550 5.7.1)\n",
@@ -112,20 +126,21 @@ int checkConfig(const std::string& file) {
 }
 
 int runGateway(const std::string& file) {
-    config::Config config;
-    plugin::PluginList plugins;
-    if (!loadEverything(file, config, plugins)) {
+    Loaded loaded;
+    if (!loadEverything(file, loaded)) {
         std::fprintf(stderr, "mailgate: not started: configuration errors above\n");
         return kExitConfigError;
     }
-    ops::setLogLevel(toOpsLevel(config.log.level));
-    ops::setLogFormat(config.log.format == config::LogFormat::Json ? ops::LogFormat::Json
-                                                                   : ops::LogFormat::Text);
+    ops::setLogLevel(toOpsLevel(loaded.config.log.level));
+    ops::setLogFormat(loaded.config.log.format == config::LogFormat::Json ? ops::LogFormat::Json
+                                                                          : ops::LogFormat::Text);
     std::signal(SIGPIPE, SIG_IGN);
-    filter::startWorkerPool(config.plugin_workers);
-    const auto drain_time = config.limits.shutdown_timeout;
-    const std::optional<config::Endpoint> metrics_listen = config.metrics.listen;
-    auto runtime = std::make_shared<net::Runtime>(std::move(config), std::move(plugins));
+    filter::startWorkerPool(loaded.config.plugin_workers);
+    const auto drain_time = loaded.config.limits.shutdown_timeout;
+    const std::optional<config::Endpoint> metrics_listen = loaded.config.metrics.listen;
+    auto runtime =
+        std::make_shared<net::Runtime>(std::move(loaded.config), std::move(loaded.plugins),
+                                       std::move(loaded.tls), std::move(loaded.users));
     net::Server server(std::move(runtime),
                        [file](std::string& errors) { return reloadRuntime(file, errors); });
     std::string error;
@@ -177,15 +192,14 @@ int policyTest(int argc, char** argv) {
         printUsage(stderr);
         return kExitUsage;
     }
-    config::Config config;
-    plugin::PluginList plugins;
-    if (!loadEverything(file, config, plugins)) {
+    Loaded loaded;
+    if (!loadEverything(file, loaded)) {
         return kExitConfigError;
     }
     std::string output;
-    const auto wait = config.limits.shutdown_timeout;
-    filter::startWorkerPool(config.plugin_workers);
-    const int result = cli::runPolicyTest(config, std::move(plugins), input, output);
+    const auto wait = loaded.config.limits.shutdown_timeout;
+    filter::startWorkerPool(loaded.config.plugin_workers);
+    const int result = cli::runPolicyTest(loaded.config, std::move(loaded.plugins), input, output);
     std::fputs(output.c_str(), stdout);
     return exitAfterPluginCalls(result, wait);
 }

@@ -10,7 +10,7 @@ fi
 PACKAGES=(
     build-essential cmake ninja-build ccache pkg-config clang-format
     clang libclang-rt-14-dev
-    libboost1.81-dev libyaml-cpp-dev libssl-dev libgtest-dev libgmock-dev
+    libboost1.81-dev libyaml-cpp-dev libssl-dev libcrypt-dev libgtest-dev libgmock-dev
     python3 python3-pytest
     postfix
     # What the unpacked exim4 and dovecot binaries link to (see below): ordinary libraries.

@@ -27,6 +27,7 @@ using detail::endpointsField;
 using detail::Entry;
 using detail::enumField;
 using detail::fail;
+using detail::FieldReader;
 using detail::missingKey;
 using detail::readMap;
 using detail::sizeField;
@@ -56,6 +57,22 @@ const detail::EnumNames<RunOn> kRunOn{
     {"io_threads", RunOn::IoThreads},
     {"workers", RunOn::Workers},
 };
+const detail::EnumNames<ListenerTls> kListenerTls{
+    {"starttls", ListenerTls::Starttls},
+    {"implicit", ListenerTls::Implicit},
+    {"none", ListenerTls::None},
+};
+const detail::EnumNames<TlsVersion> kTlsVersions{
+    {"TLSv1", TlsVersion::Tls1_0},
+    {"TLSv1.1", TlsVersion::Tls1_1},
+    {"TLSv1.2", TlsVersion::Tls1_2},
+    {"TLSv1.3", TlsVersion::Tls1_3},
+};
+const detail::EnumNames<BackendTls> kBackendTls{
+    {"none", BackendTls::None},
+    {"opportunistic", BackendTls::Opportunistic},
+    {"required", BackendTls::Required},
+};
 const detail::EnumNames<Balance> kBalances{
     {"failover", Balance::Failover},
     {"round_robin", Balance::RoundRobin},
@@ -81,20 +98,222 @@ const detail::EnumNames<LogFormat> kLogFormats{
     {"json", LogFormat::Json},
 };
 
+std::optional<Endpoint> endpointValue(Diagnostics& diag, const Entry& entry) {
+    std::optional<std::string> text = detail::stringValue(diag, entry, "host:port");
+    if (!text) {
+        return std::nullopt;
+    }
+    Endpoint endpoint;
+    if (std::string problem = detail::endpointProblem(*text, endpoint); !problem.empty()) {
+        fail(diag, entry, "invalid endpoint '" + *text + "': " + problem);
+        return std::nullopt;
+    }
+    return endpoint;
+}
+
+// One server.listen item: "host:port", or {address: "host:port", tls: ..., require_tls: ...}.
+std::optional<Listener> listenerValue(Diagnostics& diag, const Entry& entry) {
+    if (entry.node.IsScalar()) {
+        auto endpoint = endpointValue(diag, entry);
+        if (!endpoint) {
+            return std::nullopt;
+        }
+        Listener listener;
+        static_cast<Endpoint&>(listener) = *endpoint;
+        return listener;
+    }
+    if (!entry.node.IsMap()) {
+        fail(diag, entry,
+             "expected host:port or a map with address, tls and require_tls, got " +
+                 detail::describe(entry.node));
+        return std::nullopt;
+    }
+    Listener listener;
+    bool valid = true;
+    auto read = readMap(diag, entry,
+                        {
+                            {"address",
+                             [&](const Entry& value) {
+                                 auto endpoint = endpointValue(diag, value);
+                                 valid = valid && endpoint.has_value();
+                                 if (endpoint) {
+                                     static_cast<Endpoint&>(listener) = *endpoint;
+                                 }
+                             }},
+                            {"tls", enumField(diag, listener.tls, kListenerTls)},
+                            {"require_tls", detail::boolField(diag, listener.require_tls)},
+                        });
+    if (!read.contains("address")) {
+        missingKey(diag, entry, "address", "required");
+        return std::nullopt;
+    }
+    if (listener.require_tls && listener.tls == ListenerTls::None) {
+        fail(diag, read.at("require_tls"), "needs tls: starttls or tls: implicit");
+        valid = false;
+    }
+    return valid ? std::optional<Listener>(listener) : std::nullopt;
+}
+
+// server.listen: one "host:port" or a non-empty list of listeners. `tls_entries` gets the
+// entries of listeners that need server.tls, checked once the whole section is read.
+void readListeners(Diagnostics& diag, const Entry& entry, std::vector<Listener>& listeners,
+                   std::vector<Entry>& tls_entries) {
+    std::vector<Entry> items;
+    if (entry.node.IsScalar()) {
+        items.push_back(entry);
+    } else if (entry.node.IsSequence()) {
+        for (size_t i = 0; i < entry.node.size(); ++i) {
+            items.push_back(entry.item(i, entry.node[i]));
+        }
+    } else {
+        fail(diag, entry,
+             "expected host:port or a list of them, got " + detail::describe(entry.node));
+        return;
+    }
+    if (items.empty()) {
+        fail(diag, entry, "expected at least one host:port");
+        return;
+    }
+    std::vector<Listener> read;
+    for (const Entry& item : items) {
+        if (auto listener = listenerValue(diag, item)) {
+            if (listener->tls == ListenerTls::Implicit || listener->require_tls) {
+                tls_entries.push_back(item);
+            }
+            read.push_back(std::move(*listener));
+        }
+    }
+    if (read.size() == items.size()) {
+        listeners = std::move(read);
+    }
+}
+
+bool isSniName(const std::string& name) {
+    return detail::isDomainName(name) ||
+           (name.starts_with("*.") && detail::isDomainName(std::string_view(name).substr(2)));
+}
+
+// cert and key (both required) of server.tls or of one server.tls.certificates item.
+void readCertificateFiles(Diagnostics& diag, const Entry& entry,
+                          const std::map<std::string, Entry>& read,
+                          CertificateConfig& certificate) {
+    certificate.key_path = entry.path;
+    for (const char* key : {"cert", "key"}) {
+        if (!read.contains(key)) {
+            missingKey(diag, entry, key, "required (a PEM file)");
+        }
+    }
+}
+
+FieldReader pathWithMark(Diagnostics& diag, std::filesystem::path& target, YAML::Mark& mark,
+                         std::string_view expected) {
+    return [&diag, &target, &mark, expected](const Entry& value) {
+        mark = value.mark;
+        assign(target, detail::stringValue(diag, value, expected));
+    };
+}
+
+CertificateConfig readCertificate(Diagnostics& diag, const Entry& entry) {
+    CertificateConfig certificate;
+    if (!entry.node.IsMap()) {
+        fail(diag, entry,
+             "expected a map with cert, key and names, got " + detail::describe(entry.node));
+        return certificate;
+    }
+    auto names = [&](const Entry& value) {
+        std::vector<Entry> items;
+        if (value.node.IsScalar()) {
+            items.push_back(value);
+        } else if (value.node.IsSequence() && value.node.size() > 0) {
+            for (size_t i = 0; i < value.node.size(); ++i) {
+                items.push_back(value.item(i, value.node[i]));
+            }
+        } else {
+            fail(diag, value, "expected a host name or a list of them");
+        }
+        for (const Entry& item : items) {
+            auto name = detail::stringValue(diag, item, "a host name");
+            if (name && !isSniName(*name)) {
+                fail(diag, item,
+                     "'" + *name + "' is not a host name (a wildcard is written *.example.org)");
+            } else if (name) {
+                certificate.names.push_back(*name);
+            }
+        }
+    };
+    auto read = readMap(diag, entry,
+                        {
+                            {"cert", pathWithMark(diag, certificate.cert, certificate.cert_mark,
+                                                  "a path to a PEM file")},
+                            {"key", pathWithMark(diag, certificate.key, certificate.key_mark,
+                                                 "a path to a PEM file")},
+                            {"names", names},
+                        });
+    readCertificateFiles(diag, entry, read, certificate);
+    return certificate;
+}
+
+void readServerTls(Diagnostics& diag, const Entry& entry, ServerTlsConfig& tls) {
+    if (entry.node.IsNull()) {
+        return;
+    }
+    auto certificates = [&](const Entry& value) {
+        if (!value.node.IsSequence()) {
+            fail(diag, value, "expected a list of {cert, key, names}");
+            return;
+        }
+        for (size_t i = 0; i < value.node.size(); ++i) {
+            tls.certificates.push_back(readCertificate(diag, value.item(i, value.node[i])));
+        }
+    };
+    auto cipherList = [&](std::string& target, YAML::Mark& mark) -> FieldReader {
+        return [&diag, &target, &mark](const Entry& value) {
+            mark = value.mark;
+            assign(target, detail::stringValue(diag, value, "an OpenSSL cipher list"));
+        };
+    };
+    auto read =
+        readMap(diag, entry,
+                {
+                    {"cert", pathWithMark(diag, tls.certificate.cert, tls.certificate.cert_mark,
+                                          "a path to a PEM file")},
+                    {"key", pathWithMark(diag, tls.certificate.key, tls.certificate.key_mark,
+                                         "a path to a PEM file")},
+                    {"certificates", certificates},
+                    {"min_version", enumField(diag, tls.min_version, kTlsVersions)},
+                    {"ciphers", cipherList(tls.ciphers, tls.ciphers_mark)},
+                    {"ciphersuites", cipherList(tls.ciphersuites, tls.ciphersuites_mark)},
+                    {"handshake_timeout", durationField(diag, tls.handshake_timeout, false)},
+                });
+    if (entry.node.IsMap()) {
+        tls.enabled = true;
+        readCertificateFiles(diag, entry, read, tls.certificate);
+    }
+}
+
 // Returns true when the server section names its own host name.
 bool readServer(Diagnostics& diag, const Entry& entry, ServerConfig& server,
                 detail::ProxyProtocolRead& proxy_read) {
     auto proxy = [&](const Entry& value) {
         detail::readProxyProtocol(diag, value, server.proxy_protocol, proxy_read);
     };
-    auto read = readMap(diag, entry,
-                        {
-                            {"listen", endpointsField(diag, server.listen)},
-                            {"hostname", domainField(diag, server.hostname)},
-                            {"threads", countField(diag, server.threads, 0, 256)},
-                            {"backlog", countField(diag, server.backlog, 1, 65535)},
-                            {"proxy_protocol", proxy},
-                        });
+    std::vector<Entry> tls_listeners;
+    auto read = readMap(
+        diag, entry,
+        {
+            {"listen",
+             [&](const Entry& value) { readListeners(diag, value, server.listen, tls_listeners); }},
+            {"hostname", domainField(diag, server.hostname)},
+            {"threads", countField(diag, server.threads, 0, 256)},
+            {"backlog", countField(diag, server.backlog, 1, 65535)},
+            {"proxy_protocol", proxy},
+            {"tls", [&](const Entry& value) { readServerTls(diag, value, server.tls); }},
+        });
+    if (!server.tls.enabled) {
+        for (const Entry& listener : tls_listeners) {
+            fail(diag, listener, "tls: implicit and require_tls need a certificate (server.tls)");
+        }
+    }
     return read.contains("hostname");
 }
 
@@ -197,11 +416,66 @@ bool readBackend(Diagnostics& diag, const Entry& entry, BackendConfig& backend) 
                     {"lmtp_multi_recipient",
                      enumField(diag, backend.lmtp_multi_recipient, kLmtpMultiRecipients)},
                     {"path", stringField(diag, backend.path, "a folder path")},
+                    {"tls", enumField(diag, backend.tls, kBackendTls)},
+                    {"ca_file", pathWithMark(diag, backend.ca_file, backend.ca_file_mark,
+                                             "a path to a PEM file of CA certificates")},
+                    {"expected_name",
+                     [&](const Entry& value) {
+                         auto name = detail::stringValue(diag, value, "a host name");
+                         Endpoint probe;
+                         if (name && !detail::isDomainName(*name) &&
+                             !detail::endpointProblem(*name + ":25", probe).empty() &&
+                             !detail::endpointProblem("[" + *name + "]:25", probe).empty()) {
+                             fail(diag, value, "'" + *name + "' is not a host name or address");
+                             return;
+                         }
+                         assign(backend.expected_name, name);
+                     }},
                 });
     if (typeValid && (entry.node.IsMap() || entry.node.IsNull())) {
         checkBackendType(diag, entry, backend, read);
     }
+    const std::string key = entry.path.empty() ? "backend" : entry.path;
+    for (const char* name : {"ca_file", "expected_name"}) {
+        if (read.contains(name) && backend.tls == BackendTls::None) {
+            fail(diag, read.at(name),
+                 "only used when " + key + ".tls is opportunistic or required");
+        }
+    }
+    if (read.contains("tls") && backend.type == BackendType::Maildir &&
+        backend.tls != BackendTls::None) {
+        fail(diag, read.at("tls"), "only used when " + key + ".type is smtp or lmtp");
+    }
+    if (read.contains("tls") && backend.tls != BackendTls::None) {
+        // STARTTLS to a local unix socket would protect nothing, and there is no name to check.
+        for (const Endpoint& server : backend.servers) {
+            if (server.isUnix()) {
+                fail(diag, read.at("tls"),
+                     "TLS is only for TCP servers, but " + key + ".servers has " +
+                         server.toString() + " (use tls: none for a unix socket)");
+                break;
+            }
+        }
+    }
     return read.contains("helo_name");
+}
+
+void readAuth(Diagnostics& diag, const Entry& entry, AuthConfig& auth) {
+    auto read = readMap(diag, entry,
+                        {
+                            {"users_file", pathWithMark(diag, auth.users_file, auth.users_file_mark,
+                                                        "a path to a users file")},
+                            {"allow_plaintext", detail::boolField(diag, auth.allow_plaintext)},
+                            {"max_failures", countField(diag, auth.max_failures, 1, 1000000)},
+                            {"failure_window", durationField(diag, auth.failure_window, false)},
+                            {"failure_delay", durationField(diag, auth.failure_delay, true)},
+                        });
+    if (entry.node.IsMap()) {
+        auth.enabled = true;
+        if (!read.contains("users_file")) {
+            missingKey(diag, entry, "users_file", "required");
+        }
+    }
 }
 
 // A route domain: a domain name, or a leading dot and a domain name (its subdomains).
@@ -405,6 +679,7 @@ void readDocument(Diagnostics& diag, const YAML::Node& root, Config& config) {
             {"limits", [&](const Entry& value) { readLimits(diag, value, config.limits); }},
             {"backend",
              [&](const Entry& value) { heloGiven = readBackend(diag, value, config.backend); }},
+            {"auth", [&](const Entry& value) { readAuth(diag, value, config.auth); }},
             {"routes", [&](const Entry& value) { readRoutes(diag, value, config.routes); }},
             {"plugin_dir", stringField(diag, config.plugin_dir, "a folder path")},
             {"plugins", [&](const Entry& value) { readPlugins(diag, value, config.plugins); }},
@@ -425,7 +700,10 @@ void readDocument(Diagnostics& diag, const YAML::Node& root, Config& config) {
         diag.error(entry.keyMark, "missing required section 'backend'");
     }
     if (config.server.listen.empty()) {
-        config.server.listen.push_back(Endpoint{"127.0.0.1", 2525, {}});
+        Listener listener;
+        listener.host = "127.0.0.1";
+        listener.port = 2525;
+        config.server.listen.push_back(std::move(listener));
     }
     detail::checkProxyListeners(diag, proxyRead, config.server);
     if (!hostnameGiven) {
@@ -442,6 +720,19 @@ void readDocument(Diagnostics& diag, const YAML::Node& root, Config& config) {
 }
 
 }  // namespace
+
+std::string Listener::describe() const {
+    std::string text = toString();
+    if (tls == ListenerTls::Implicit) {
+        text += " (tls: implicit)";
+    } else if (tls == ListenerTls::None) {
+        text += " (tls: none)";
+    }
+    if (require_tls) {
+        text += " (require_tls)";
+    }
+    return text;
+}
 
 std::string ConfigError::toString() const {
     if (line == 0) {

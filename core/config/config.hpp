@@ -39,12 +39,60 @@ struct ProxyProtocolConfig {
     std::chrono::milliseconds timeout{std::chrono::seconds(5)};  // to receive the header
 };
 
+// How a listener speaks TLS: STARTTLS offered when a certificate is configured (the default),
+// TLS from the first byte (port 465 style, RFC 8314), or never.
+enum class ListenerTls { Starttls, Implicit, None };
+
+// One server.listen entry: "host:port", or a map {address, tls, require_tls}.
+struct Listener : Endpoint {
+    ListenerTls tls = ListenerTls::Starttls;
+    bool require_tls = false;      // MAIL before STARTTLS gets 530 5.7.0
+    std::string describe() const;  // "127.0.0.1:465 (tls: implicit)"
+};
+
+enum class TlsVersion { Tls1_0, Tls1_1, Tls1_2, Tls1_3 };
+
+// A certificate chain and its private key (PEM files). The marks locate errors found when the
+// files are read, which happens after the YAML is loaded (core/net/tls_context.cpp).
+struct CertificateConfig {
+    std::filesystem::path cert;
+    std::filesystem::path key;
+    std::vector<std::string> names;  // SNI names; empty: the certificate's DNS SANs (or CN)
+    std::string key_path;            // "server.tls" or "server.tls.certificates[1]"
+    YAML::Mark cert_mark;
+    YAML::Mark key_mark;
+};
+
+// Mozilla's "intermediate" TLS 1.2 list: forward secrecy and AEAD only.
+inline constexpr const char* kDefaultTlsCiphers =
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"
+    "DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384";
+// OpenSSL's own TLS 1.3 default.
+inline constexpr const char* kDefaultTlsCiphersuites =
+    "TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256";
+
+// server.tls: inbound TLS. Enabled when the section is given (cert and key are then required).
+struct ServerTlsConfig {
+    bool enabled = false;
+    CertificateConfig certificate;                // server.tls.cert / server.tls.key: the default
+    std::vector<CertificateConfig> certificates;  // more, chosen by SNI
+    TlsVersion min_version = TlsVersion::Tls1_2;
+    std::string ciphers = kDefaultTlsCiphers;            // TLS 1.2 and below
+    std::string ciphersuites = kDefaultTlsCiphersuites;  // TLS 1.3
+    std::chrono::milliseconds handshake_timeout{std::chrono::seconds(30)};
+    YAML::Mark ciphers_mark;
+    YAML::Mark ciphersuites_mark;
+};
+
 struct ServerConfig {
-    std::vector<Endpoint> listen;  // default ["127.0.0.1:2525"]
+    std::vector<Listener> listen;  // default ["127.0.0.1:2525"]
     std::string hostname;          // default: the machine's host name
     unsigned threads = 0;          // 0 = one per core
     int backlog = 4096;
     ProxyProtocolConfig proxy_protocol;
+    ServerTlsConfig tls;
 };
 
 enum class BareLineEndingPolicy { Reject, Normalize };
@@ -85,6 +133,10 @@ enum class ForwardClient { Auto, Xclient, Xforward, Off };
 // recipients, their replies merged into one (see docs/configuration.md).
 enum class LmtpMultiRecipient { Split, Merge };
 
+// backend.tls: none; STARTTLS when the backend offers it, without failing on verification;
+// or STARTTLS required with the certificate verified (chain against ca_file, and the name).
+enum class BackendTls { None, Opportunistic, Required };
+
 struct BackendConfig {
     BackendType type = BackendType::Smtp;
     std::vector<Endpoint> servers;  // smtp, lmtp: in order (failover) or in turn (round_robin)
@@ -100,6 +152,10 @@ struct BackendConfig {
     std::chrono::milliseconds max_connection_age{std::chrono::minutes(5)};  // 0: no limit
     LmtpMultiRecipient lmtp_multi_recipient = LmtpMultiRecipient::Split;
     std::filesystem::path path;  // maildir
+    BackendTls tls = BackendTls::None;
+    std::filesystem::path ca_file;  // empty: the system's trusted CAs
+    std::string expected_name;      // empty: the host of each server as written in servers
+    YAML::Mark ca_file_mark;
 };
 
 // What happens when a plugin's hook fails: throws, times out, or returns no valid verdict.
@@ -136,6 +192,17 @@ struct QuarantineConfig {
     std::filesystem::path path;  // empty: not configured (a quarantine verdict then tempfails)
 };
 
+// auth: SMTP AUTH (RFC 4954) PLAIN and LOGIN against a file of users with crypt(3) hashes.
+struct AuthConfig {
+    bool enabled = false;  // the section is given (users_file is then required)
+    std::filesystem::path users_file;
+    YAML::Mark users_file_mark;
+    bool allow_plaintext = false;  // offer AUTH without TLS too
+    size_t max_failures = 5;       // failed attempts per client address within failure_window
+    std::chrono::milliseconds failure_window{std::chrono::minutes(15)};
+    std::chrono::milliseconds failure_delay{std::chrono::seconds(2)};  // before each 535
+};
+
 enum class LogLevel { Debug, Info, Warning, Error };
 
 enum class LogFormat { Text, Json };
@@ -154,8 +221,9 @@ struct Config {
     std::filesystem::path file;
     ServerConfig server;
     LimitsConfig limits;
-    BackendConfig backend;             // the default route
-    std::vector<RouteConfig> routes;   // checked in order before the default route
+    BackendConfig backend;            // the default route
+    std::vector<RouteConfig> routes;  // checked in order before the default route
+    AuthConfig auth;
     std::filesystem::path plugin_dir;  // empty: the default plugin folder
     std::vector<PluginConfig> plugins;
     unsigned plugin_workers = 8;  // threads for plugins that may block

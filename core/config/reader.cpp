@@ -11,7 +11,8 @@ namespace {
 
 constexpr auto kMaxDuration = std::chrono::milliseconds(std::chrono::hours(24));
 
-// How a value that is not the expected scalar is named in messages.
+}  // namespace
+
 std::string describe(const YAML::Node& node) {
     if (node.IsMap()) {
         return "a map";
@@ -24,6 +25,8 @@ std::string describe(const YAML::Node& node) {
     }
     return "an empty value";
 }
+
+namespace {
 
 std::string where(const std::string& path) {
     return path.empty() ? " at the top level" : " in '" + path + "'";
@@ -276,6 +279,21 @@ std::optional<std::string> domainValue(Diagnostics& diag, const Entry& entry) {
     return text;
 }
 
+std::optional<bool> boolValue(Diagnostics& diag, const Entry& entry) {
+    std::optional<std::string> text = scalarText(diag, entry, "true or false");
+    if (!text) {
+        return std::nullopt;
+    }
+    if (*text == "true") {
+        return true;
+    }
+    if (*text == "false") {
+        return false;
+    }
+    fail(diag, entry, "expected true or false" + got(*text));
+    return std::nullopt;
+}
+
 std::optional<std::vector<Endpoint>> endpointsValue(Diagnostics& diag, const Entry& entry,
                                                     bool allowUnix) {
     std::vector<Entry> items;
@@ -332,6 +350,10 @@ FieldReader durationField(Diagnostics& diag, std::chrono::milliseconds& target, 
 
 FieldReader domainField(Diagnostics& diag, std::string& target) {
     return [&diag, &target](const Entry& value) { assign(target, domainValue(diag, value)); };
+}
+
+FieldReader boolField(Diagnostics& diag, bool& target) {
+    return [&diag, &target](const Entry& value) { assign(target, boolValue(diag, value)); };
 }
 
 FieldReader endpointsField(Diagnostics& diag, std::vector<Endpoint>& target, bool allowUnix) {

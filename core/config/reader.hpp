@@ -44,6 +44,9 @@ struct Entry {
     Entry item(size_t index, const YAML::Node& value) const;
 };
 
+// How a value that is not the expected scalar is named in messages: "a map", "'x'".
+std::string describe(const YAML::Node& node);
+
 // "path: message" at the entry's mark.
 void fail(Diagnostics& diag, const Entry& entry, const std::string& message);
 // "path.key: message" at the parent's key, for a setting missing from the parent.
@@ -75,6 +78,8 @@ std::optional<std::chrono::milliseconds> durationValue(Diagnostics& diag, const 
 std::optional<std::string> stringValue(Diagnostics& diag, const Entry& entry,
                                        std::string_view expected);
 std::optional<std::string> domainValue(Diagnostics& diag, const Entry& entry);
+// true or false.
+std::optional<bool> boolValue(Diagnostics& diag, const Entry& entry);
 // "host:port" or a non-empty list of them; with allowUnix also "unix:/absolute/path".
 std::optional<std::vector<Endpoint>> endpointsValue(Diagnostics& diag, const Entry& entry,
                                                     bool allowUnix = false);
@@ -140,6 +145,7 @@ FieldReader stringField(Diagnostics& diag, Target& target, std::string_view expe
 
 FieldReader durationField(Diagnostics& diag, std::chrono::milliseconds& target, bool allowZero);
 FieldReader domainField(Diagnostics& diag, std::string& target);
+FieldReader boolField(Diagnostics& diag, bool& target);
 FieldReader endpointsField(Diagnostics& diag, std::vector<Endpoint>& target,
                            bool allowUnix = false);
 

@@ -24,14 +24,6 @@ void createPool(unsigned threads) {
     plugin::setCallReleaser(&releaseOnWorker);
 }
 
-asio::thread_pool& workerPool() {
-    const std::lock_guard lock(g_pool_mutex);
-    if (!g_pool) {
-        createPool(kDefaultWorkers);
-    }
-    return *g_pool;
-}
-
 void releaseOnWorker(std::shared_ptr<mg_session> call) {
     const std::lock_guard lock(g_pool_mutex);
     if (g_pool) {
@@ -112,6 +104,14 @@ class CallGuard {
 };
 
 }  // namespace
+
+asio::thread_pool& workerPool() {
+    const std::lock_guard lock(g_pool_mutex);
+    if (!g_pool) {
+        createPool(kDefaultWorkers);
+    }
+    return *g_pool;
+}
 
 awaitable<CallResult> callHook(const plugin::LoadedPlugin& plugin, size_t index, mg_hook hook,
                                Stage stage, plugin::SessionState& state,

@@ -33,6 +33,8 @@ awaitable<CallResult> callHook(const plugin::LoadedPlugin& plugin, size_t index,
 // The worker pool for plugins that may block. Started by the server with the configured size;
 // started with a default size on first use otherwise (tests, mailgate test).
 void startWorkerPool(unsigned threads);
+// The pool itself; the AUTH password checks run on it too (a crypt(3) hash takes milliseconds).
+asio::thread_pool& workerPool();
 // Waits up to `timeout` until no hook call is alive, then stops the pool. False when calls are
 // still running (a plugin stuck in a hook): the caller must not unload the plugins then.
 bool stopWorkerPool(std::chrono::milliseconds timeout);

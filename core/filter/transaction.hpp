@@ -24,8 +24,14 @@ struct SessionInfo {
     uint16_t local_port = 0;
     std::string helo;
     bool esmtp = false;
+    // TLS on the client connection (STARTTLS or an implicit-TLS listener); empty strings without.
     bool tls = false;
-    std::string auth_identity;  // empty unless the client authenticated
+    std::string tls_version;  // "TLSv1.3"
+    std::string tls_cipher;   // "TLS_AES_256_GCM_SHA384"
+    int tls_cipher_bits = 0;  // secret bits of the cipher
+    int tls_cipher_algorithm_bits = 0;
+    // The identity a successful AUTH (RFC 4954) established; empty when not authenticated.
+    std::string auth_identity;
 };
 
 // A named contribution to a message's spam score, added by a plugin.

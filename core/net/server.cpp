@@ -83,9 +83,11 @@ class Server::Impl {
     }
 
     int run() {
-        for (size_t i = 0; i < acceptors_.size(); ++i) {
-            asio::co_spawn(main_->context, acceptLoop(acceptors_[i], expects_proxy_[i]),
-                           asio::detached);
+        for (auto& acceptor : acceptors_) {
+            asio::co_spawn(
+                main_->context,
+                acceptLoop(acceptor.acceptor, *acceptor.listener, acceptor.expects_proxy),
+                asio::detached);
         }
         signals_.async_wait([this](const error_code& ec, int signal) {
             if (!ec) {
@@ -100,6 +102,7 @@ class Server::Impl {
         ops::logInfo("mailgate " MAILGATE_VERSION " ready with " + std::to_string(workers_.size()) +
                      " I/O threads and " + std::to_string(runtime_->chain.size()) + " plugins");
         ops::metrics::setState(ops::metrics::State::Ready);
+        logTls();
         main_->context.run();
         for (size_t i = 1; i < workers_.size(); ++i) {
             workers_[i]->thread.join();
@@ -109,7 +112,13 @@ class Server::Impl {
     }
 
   private:
-    bool bindOne(const config::Endpoint& listen, std::string& error) {
+    void logTls() const {
+        if (runtime_->tls.server) {
+            ops::logInfo("TLS certificates: " + runtime_->tls.server->summary());
+        }
+    }
+
+    bool bindOne(const config::Listener& listen, std::string& error) {
         error_code ec;
         tcp::resolver resolver(main_->context);
         const auto results = resolver.resolve(listen.host, std::to_string(listen.port),
@@ -139,10 +148,17 @@ class Server::Impl {
                 return false;
             }
             const bool proxy = expectsProxy(config_.server, listen);
-            ops::logInfo("listening on " + endpointText(acceptor.local_endpoint(ec)) +
-                         (proxy ? " (PROXY protocol)" : ""));
-            acceptors_.push_back(std::move(acceptor));
-            expects_proxy_.push_back(proxy);
+            std::string mode;
+            if (listen.tls == config::ListenerTls::Implicit) {
+                mode = " (implicit TLS)";
+            } else if (listen.require_tls) {
+                mode = " (TLS required)";
+            }
+            if (proxy) {
+                mode += " (PROXY protocol)";
+            }
+            ops::logInfo("listening on " + endpointText(acceptor.local_endpoint(ec)) + mode);
+            acceptors_.push_back({std::move(acceptor), &listen, proxy});
         }
         return true;
     }
@@ -153,7 +169,8 @@ class Server::Impl {
         return worker;
     }
 
-    awaitable<void> acceptLoop(tcp::acceptor& acceptor, bool expects_proxy) {
+    awaitable<void> acceptLoop(tcp::acceptor& acceptor, const config::Listener& listener,
+                               bool expects_proxy) {
         asio::steady_timer backoff(main_->context);
         while (!stopping_) {
             Worker& worker = nextWorker();
@@ -179,14 +196,14 @@ class Server::Impl {
             ++active_;
             ops::metrics::sessionStarted();
             asio::co_spawn(worker.context,
-                           serve(worker, std::move(socket), runtime_, expects_proxy),
+                           serve(worker, std::move(socket), runtime_, listener, expects_proxy),
                            asio::detached);
         }
     }
 
     // On the session's worker. `runtime` was copied on the main thread, where reloads happen.
     awaitable<void> serve(Worker& worker, tcp::socket socket, RuntimePtr runtime,
-                          bool expects_proxy) {
+                          const config::Listener& listener, bool expects_proxy) {
         proxy::Header proxied;
         if (expects_proxy) {
             std::optional<proxy::Header> header =
@@ -212,8 +229,9 @@ class Server::Impl {
             onSessionEnd();
             co_return;
         }
-        auto session = std::make_unique<Session>(std::move(socket), std::move(runtime),
-                                                 worker.registry, newSessionId(), proxied);
+        auto session =
+            std::make_unique<Session>(std::move(socket), std::move(runtime), worker.registry,
+                                      newSessionId(), listener, proxied);
         if (stopping_) {
             session->requestShutdown();
         }
@@ -255,7 +273,7 @@ class Server::Impl {
         stopping_ = true;
         for (auto& acceptor : acceptors_) {
             error_code ignored;
-            acceptor.close(ignored);
+            acceptor.acceptor.close(ignored);
         }
         for (auto& worker : workers_) {
             Worker* w = worker.get();
@@ -307,16 +325,17 @@ class Server::Impl {
         runtime_ = std::move(next);
         ops::logInfo("configuration reloaded: " + std::to_string(runtime_->chain.size()) +
                      " plugins; new sessions use it, sessions in flight finish on the old one");
+        logTls();
     }
 
     void warnAboutRestartOnlySettings(const config::Config& next) const {
         std::string old_listen;
         std::string new_listen;
-        for (const auto& endpoint : config_.server.listen) {
-            old_listen += endpoint.toString() + " ";
+        for (const auto& listener : config_.server.listen) {
+            old_listen += listener.describe() + " ";
         }
-        for (const auto& endpoint : next.server.listen) {
-            new_listen += endpoint.toString() + " ";
+        for (const auto& listener : next.server.listen) {
+            new_listen += listener.describe() + " ";
         }
         std::string old_proxy;
         std::string new_proxy;
@@ -366,8 +385,12 @@ class Server::Impl {
     RuntimeLoader reload_;
     std::vector<std::unique_ptr<Worker>> workers_;
     Worker* main_ = nullptr;
-    std::vector<tcp::acceptor> acceptors_;
-    std::vector<bool> expects_proxy_;  // per acceptor: a PROXY header comes first
+    struct Acceptor {
+        tcp::acceptor acceptor;
+        const config::Listener* listener;  // in config_, which outlives every session
+        bool expects_proxy;                // a PROXY header comes first
+    };
+    std::vector<Acceptor> acceptors_;
     asio::signal_set signals_{main_->context, SIGTERM, SIGINT};
     asio::signal_set hangup_{main_->context, SIGHUP};
     asio::steady_timer drain_timer_{main_->context};

@@ -13,8 +13,10 @@ constexpr size_t kReadChunk = 16 * 1024;
 }  // namespace
 
 Session::Session(tcp::socket socket, RuntimePtr runtime, SessionRegistry& registry, std::string id,
-                 const proxy::Header& proxied)
+                 const config::Listener& listener, const proxy::Header& proxied)
     : socket_(std::move(socket)),
+      transport_(socket_),
+      listener_(listener),
       runtime_ptr_(std::move(runtime)),
       runtime_(*runtime_ptr_),
       limits_(runtime_.config.limits),
@@ -45,7 +47,7 @@ Session::Session(tcp::socket socket, RuntimePtr runtime, SessionRegistry& regist
     plugin_state_.max_recipients = limits_.max_recipients;
     plugin_state_.max_message_size = limits_.max_message_size;
     backend_ = relay::makeSessionBackend(runtime_.router, info_, runtime_.config.server.hostname,
-                                         socket_.get_executor());
+                                         socket_.get_executor(), runtime_.tls.backends);
     registry_.add(this);
 }
 
@@ -56,7 +58,15 @@ Session::~Session() {
 awaitable<void> Session::run() {
     ops::logLine(ops::LogLevel::Debug, info_.id,
                  "connect from " + info_.client_ip + ":" + std::to_string(info_.client_port));
-    if (co_await greet()) {
+    // An implicit-TLS listener (port 465 style) negotiates TLS before the greeting.
+    bool ready = true;
+    if (listener_.tls == config::ListenerTls::Implicit) {
+        ready = co_await startTls();
+    }
+    if (ready) {
+        ready = co_await greet();
+    }
+    if (ready) {
         for (;;) {
             std::string line;
             bool crlf = true;
@@ -141,10 +151,21 @@ awaitable<bool> Session::greet() {
 // greeting_delay for silence. With no delay, only bytes already waiting are noticed.
 awaitable<bool> Session::checkEarlyTalker() {
     if (limits_.greeting_delay.count() <= 0) {
-        error_code ec;
-        co_return socket_.available(ec) > 0;
+        co_return transport_.available() > 0;
     }
     deadline_.arm(limits_.greeting_delay);
+    if (transport_.secure()) {
+        // Implicit TLS: watch the socket itself, so no TLS read is ever cancelled midway.
+        auto [wait_error] = co_await socket_.async_wait(tcp::socket::wait_read, use_nothrow);
+        deadline_.disarm();
+        if (!wait_error && transport_.available() == 0) {
+            closed_ = true;  // readable with nothing to read: the client closed
+        }
+        if (wait_error && !deadline_.expired()) {
+            closed_ = true;
+        }
+        co_return !wait_error && !closed_;
+    }
     char byte;
     auto [ec, read] = co_await socket_.async_read_some(asio::buffer(&byte, 1), use_nothrow);
     deadline_.disarm();
@@ -209,6 +230,20 @@ awaitable<bool> Session::fillInput() {
     // Wait for readability, then read into a per-thread buffer: an idle connection holds no
     // read buffer, and nothing is zero-filled per read. Sessions of one thread never interleave
     // between the read and the append, so they can share the buffer.
+    if (transport_.secure()) {
+        // TLS keeps its own buffers, so there is no readiness to wait for: read into a buffer
+        // of the session's (only TLS sessions have one).
+        if (!tls_read_buffer_) {
+            tls_read_buffer_.reset(new char[kReadChunk]);
+        }
+        auto [ec, read] =
+            co_await transport_.readSome(asio::buffer(tls_read_buffer_.get(), kReadChunk));
+        if (ec || read == 0) {
+            co_return false;
+        }
+        in_.append(tls_read_buffer_.get(), read);
+        co_return true;
+    }
     static thread_local char chunk[kReadChunk];
     for (;;) {
         auto [wait_error] = co_await socket_.async_wait(tcp::socket::wait_read, use_nothrow);
@@ -255,8 +290,7 @@ awaitable<bool> Session::flush(bool arm_deadline) {
     if (arm_deadline) {
         deadline_.arm(limits_.command_timeout);
     }
-    auto [ec, written] = co_await asio::async_write(socket_, asio::buffer(out_), use_nothrow);
-    (void)written;
+    const error_code ec = co_await transport_.write(asio::buffer(out_));
     out_.clear();
     if (ec) {
         closed_ = true;
@@ -283,6 +317,7 @@ awaitable<void> Session::finish() {
         backend_->abort();
     } else {
         co_await backend_->quit();
+        co_await closeTls();
     }
     deadline_.disarm();
     error_code ignored;

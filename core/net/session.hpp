@@ -12,6 +12,7 @@
 #include "core/net/deadline.hpp"
 #include "core/net/proxy_protocol.hpp"
 #include "core/net/runtime.hpp"
+#include "core/net/transport.hpp"
 #include "core/relay/backend.hpp"
 #include "core/smtp/command.hpp"
 #include "core/smtp/reply.hpp"
@@ -26,9 +27,10 @@ class SessionRegistry;
 // session_data.cpp (DATA and delivery).
 class Session {
   public:
+    // `listener` (the entry of server.listen that accepted the socket) outlives the session.
     // `proxied`: the addresses a PROXY header gave, which replace the socket's own.
     Session(tcp::socket socket, RuntimePtr runtime, SessionRegistry& registry, std::string id,
-            const proxy::Header& proxied = {});
+            const config::Listener& listener, const proxy::Header& proxied = {});
     ~Session();
     Session(const Session&) = delete;
     Session& operator=(const Session&) = delete;
@@ -71,6 +73,22 @@ class Session {
     void beginTransaction();
     awaitable<void> abortTransaction(const char* outcome);
 
+    // session_tls.cpp: STARTTLS (RFC 3207), implicit TLS, what EHLO offers
+    awaitable<bool> onStarttls(const smtp::Command& command);
+    awaitable<bool> startTls();
+    bool starttlsOffered() const;
+    void addSecurityKeywords(std::vector<std::string>& keywords) const;
+    // False (with the reply queued) when this listener requires TLS and the session has none.
+    bool checkTlsRequired();
+    awaitable<void> closeTls();
+
+    // session_auth.cpp: AUTH PLAIN and LOGIN (RFC 4954)
+    enum class AuthStep { Ok, Failed, Ended };
+    awaitable<bool> onAuth(const smtp::Command& command);
+    awaitable<AuthStep> authChallenge(const char* challenge, std::string& decoded);
+    bool authOffered() const;
+    void addAuthKeyword(std::vector<std::string>& keywords) const;
+
     // session_data.cpp: DATA, end-of-message plugins, delivery, summary log
     awaitable<bool> onData();
     awaitable<bool> readMessage(smtp::Reply& failure);
@@ -84,7 +102,10 @@ class Session {
     awaitable<void> endTransaction();
 
     tcp::socket socket_;
-    const RuntimePtr runtime_ptr_;  // keeps the config and plugins of this session alive
+    Transport transport_;  // reads and writes: plain, or TLS after STARTTLS
+    const config::Listener& listener_;
+    std::unique_ptr<char[]> tls_read_buffer_;  // TLS reads land here (plain ones need none)
+    const RuntimePtr runtime_ptr_;             // keeps the config and plugins of this session alive
     const Runtime& runtime_;
     const config::LimitsConfig& limits_;
     SessionRegistry& registry_;

@@ -49,9 +49,11 @@ awaitable<bool> Session::dispatch(const smtp::Command& command) {
             replyText(502, "5.5.1", "EXPN is disabled");
             co_return countError();
         case smtp::Verb::Starttls:
+            co_return co_await onStarttls(command);
         case smtp::Verb::Auth:
+            co_return co_await onAuth(command);
         case smtp::Verb::Bdat:
-            // Not advertised in EHLO (TLS and AUTH are issue 5; CHUNKING is not offered).
+            // Not advertised in EHLO (CHUNKING is not offered).
             replyText(502, "5.5.1", command.verb_text + " is not offered by this server");
             co_return countError();
         case smtp::Verb::Unknown:
@@ -136,9 +138,11 @@ awaitable<bool> Session::onHelo(const smtp::Command& command, bool extended) {
         replyText(250, "", hostname);
         co_return true;
     }
-    reply(smtp::Reply(250, "",
-                      {hostname, "PIPELINING", "SIZE " + std::to_string(limits_.max_message_size),
-                       "8BITMIME", "ENHANCEDSTATUSCODES", "SMTPUTF8"}));
+    std::vector<std::string> keywords{
+        hostname,   "PIPELINING",          "SIZE " + std::to_string(limits_.max_message_size),
+        "8BITMIME", "ENHANCEDSTATUSCODES", "SMTPUTF8"};
+    addSecurityKeywords(keywords);  // STARTTLS, AUTH
+    reply(smtp::Reply(250, "", std::move(keywords)));
     co_return true;
 }
 
@@ -211,6 +215,9 @@ void Session::beginTransaction() {
 awaitable<bool> Session::onMail(const smtp::Command& command) {
     if (!helo_seen_) {
         replyText(503, "5.5.1", "Send HELO or EHLO first");
+        co_return countError();
+    }
+    if (!checkTlsRequired()) {
         co_return countError();
     }
     if (transaction_.active()) {

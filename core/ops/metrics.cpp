@@ -106,9 +106,9 @@ struct PluginMetrics {
 const std::array<std::string_view, 8> kOutcomes{"accepted",  "rejected",    "tempfailed",
                                                 "discarded", "quarantined", "aborted",
                                                 "timeout",   "reset"};
-const std::array<const char*, 6> kLimitNames{"max_connections", "max_connections_per_ip",
-                                             "max_errors",      "max_message_size",
-                                             "max_recipients",  "max_connection_rate_per_ip"};
+const std::array<const char*, 7> kLimitNames{
+    "max_connections", "max_connections_per_ip",     "max_errors",       "max_message_size",
+    "max_recipients",  "max_connection_rate_per_ip", "auth.max_failures"};
 const std::array<const char*, 3> kStepNames{"mail_from", "rcpt_to", "data"};
 const std::array<const char*, 5> kBackendErrorNames{"unavailable", "timeout", "lost", "protocol",
                                                     "local"};
@@ -125,6 +125,7 @@ struct Registry {
     std::array<Counter, kBackendErrorNames.size()> backend_errors{};
     std::array<Histogram<kBackendBounds.size()>, kStepNames.size()> backend_latency{};
     std::array<Counter, 2> tls_handshakes{};  // success, failure
+    std::array<Counter, 2> auth_attempts{};   // success, failure
     std::array<Counter, 2> reloads{};         // success, failure
     std::atomic<State> state{State::Starting};
 
@@ -316,6 +317,10 @@ void tlsHandshake(bool succeeded) {
     bump(registry().tls_handshakes[succeeded ? 0 : 1]);
 }
 
+void authAttempt(bool succeeded) {
+    bump(registry().auth_attempts[succeeded ? 0 : 1]);
+}
+
 void configReload(bool succeeded) {
     bump(registry().reloads[succeeded ? 0 : 1]);
 }
@@ -383,6 +388,11 @@ std::string render() {
            read(r.tls_handshakes[0]));
     sample(out, "mailgate_tls_handshakes_total", label("result", "failure"),
            read(r.tls_handshakes[1]));
+    header(out, "mailgate_auth_attempts_total", "counter", "SMTP AUTH attempts, by result.");
+    sample(out, "mailgate_auth_attempts_total", label("result", "success"),
+           read(r.auth_attempts[0]));
+    sample(out, "mailgate_auth_attempts_total", label("result", "failure"),
+           read(r.auth_attempts[1]));
     header(out, "mailgate_config_reloads_total", "counter", "SIGHUP reloads, by result.");
     sample(out, "mailgate_config_reloads_total", label("result", "success"), read(r.reloads[0]));
     sample(out, "mailgate_config_reloads_total", label("result", "failure"), read(r.reloads[1]));

@@ -21,6 +21,7 @@ enum class Limit {
     MaxMessageSize,
     MaxRecipients,
     ConnectionRate,
+    AuthFailures,
 };
 
 // The backend command whose answer was waited for.
@@ -45,6 +46,7 @@ void limitHit(Limit limit);
 void backendError(BackendError error);
 void backendLatency(BackendStep step, std::chrono::steady_clock::duration elapsed);
 void tlsHandshake(bool succeeded);
+void authAttempt(bool succeeded);  // an AUTH exchange that got to checking the credentials
 void configReload(bool succeeded);
 
 void setState(State state);

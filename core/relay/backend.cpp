@@ -15,11 +15,13 @@ namespace {
 class RoutedBackend final : public Backend {
   public:
     RoutedBackend(const Router& router, const filter::SessionInfo& session, std::string hostname,
-                  asio::any_io_executor executor)
+                  asio::any_io_executor executor,
+                  const std::vector<std::shared_ptr<const net::ClientTls>>& tls)
         : router_(router),
           session_(session),
           hostname_(std::move(hostname)),
           executor_(executor),
+          tls_(tls),
           backends_(router.size()) {}
 
     awaitable<smtp::Reply> mailFrom(const filter::Transaction& transaction) override {
@@ -104,8 +106,12 @@ class RoutedBackend final : public Backend {
             if (config.type == config::BackendType::Maildir) {
                 backends_[route] = std::make_unique<MaildirBackend>(config.path, hostname_);
             } else {
-                backends_[route] =
-                    std::make_unique<SmtpBackend>(router_, route, session_, executor_);
+                std::shared_ptr<const net::ClientTls> tls;
+                if (route < tls_.size()) {
+                    tls = tls_[route];
+                }
+                backends_[route] = std::make_unique<SmtpBackend>(router_, route, session_,
+                                                                 executor_, std::move(tls));
             }
         }
         return *backends_[route];
@@ -115,17 +121,17 @@ class RoutedBackend final : public Backend {
     const filter::SessionInfo& session_;
     std::string hostname_;
     asio::any_io_executor executor_;
+    const std::vector<std::shared_ptr<const net::ClientTls>>& tls_;  // owned by the Runtime
     std::vector<std::unique_ptr<Backend>> backends_;
     std::optional<size_t> route_;  // the route of the transaction in progress
 };
 
 }  // namespace
 
-std::unique_ptr<Backend> makeSessionBackend(const Router& router,
-                                            const filter::SessionInfo& session,
-                                            const std::string& hostname,
-                                            asio::any_io_executor executor) {
-    return std::make_unique<RoutedBackend>(router, session, hostname, executor);
+std::unique_ptr<Backend> makeSessionBackend(
+    const Router& router, const filter::SessionInfo& session, const std::string& hostname,
+    asio::any_io_executor executor, const std::vector<std::shared_ptr<const net::ClientTls>>& tls) {
+    return std::make_unique<RoutedBackend>(router, session, hostname, executor, tls);
 }
 
 }  // namespace mailgate::relay

@@ -6,6 +6,7 @@
 #include "core/config/config.hpp"
 #include "core/filter/transaction.hpp"
 #include "core/net/asio.hpp"
+#include "core/net/tls_context.hpp"
 #include "core/smtp/reply.hpp"
 
 namespace mailgate::relay {
@@ -74,10 +75,10 @@ class Router;
 // The backend side of one client session over every configured route: a transaction goes to
 // the route of its first recipient (with routes configured, MAIL is sent to the backend with
 // that recipient, and answered 250 locally before). A recipient of another route gets
-// 452 4.5.3, so the client sends it in a separate transaction.
-std::unique_ptr<Backend> makeSessionBackend(const Router& router,
-                                            const filter::SessionInfo& session,
-                                            const std::string& hostname,
-                                            asio::any_io_executor executor);
+// 452 4.5.3, so the client sends it in a separate transaction. `tls`: the client TLS context
+// of each route, in the Router's order (net::TlsContexts::backends; missing or null: no TLS).
+std::unique_ptr<Backend> makeSessionBackend(
+    const Router& router, const filter::SessionInfo& session, const std::string& hostname,
+    asio::any_io_executor executor, const std::vector<std::shared_ptr<const net::ClientTls>>& tls);
 
 }  // namespace mailgate::relay

@@ -11,7 +11,15 @@ OutgoingMessage composeOutgoing(const filter::SessionInfo& session,
     trace.helo = session.helo;
     trace.client_ip = session.client_ip;
     trace.hostname = hostname;
-    trace.protocol = transaction.smtputf8 ? "UTF8SMTP" : (session.esmtp ? "ESMTP" : "SMTP");
+    const std::string protocol = smtp::receivedProtocol(
+        session.esmtp, transaction.smtputf8, session.tls, !session.auth_identity.empty());
+    trace.protocol = protocol;
+    std::string tls;
+    if (session.tls) {
+        tls = smtp::tlsSummary(session.tls_version, session.tls_cipher, session.tls_cipher_bits,
+                               session.tls_cipher_algorithm_bits);
+    }
+    trace.tls = tls;
     trace.id = transaction.id;
     if (transaction.rcpts.size() == 1) {
         trace.single_recipient = transaction.rcpts.front();

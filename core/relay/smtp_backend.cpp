@@ -146,7 +146,7 @@ std::vector<std::string> attributeCommands(
 }
 
 SmtpBackend::SmtpBackend(const Router& router, size_t route, const filter::SessionInfo& session,
-                         asio::any_io_executor executor)
+                         asio::any_io_executor executor, std::shared_ptr<const net::ClientTls> tls)
     : router_(router),
       route_(route),
       config_(router.backend(route)),
@@ -154,6 +154,8 @@ SmtpBackend::SmtpBackend(const Router& router, size_t route, const filter::Sessi
       lmtp_(config_.type == config::BackendType::Lmtp),
       executor_(executor),
       socket_(executor),
+      transport_(socket_),
+      tls_(std::move(tls)),
       deadline_(executor, [this] {
           error_code ignored;
           socket_.cancel(ignored);
@@ -183,8 +185,7 @@ awaitable<smtp::Reply> SmtpBackend::mailFrom(const filter::Transaction& transact
         }
         // On a kept connection the backend may have spoken meanwhile (421 on its idle timeout,
         // a stray extra reply): such a connection is out of step, so start afresh.
-        error_code ec;
-        if (reused && (!in_.empty() || socket_.available(ec) > 0)) {
+        if (reused && (!in_.empty() || transport_.available() > 0)) {
             close();
             continue;
         }
@@ -393,8 +394,7 @@ awaitable<bool> SmtpBackend::sendMessage(const OutgoingMessage& message) {
 }
 
 awaitable<bool> SmtpBackend::writeAll(std::string& bytes) {
-    auto [error, written] = co_await asio::async_write(socket_, asio::buffer(bytes), use_nothrow);
-    (void)written;
+    const error_code error = co_await transport_.write(asio::buffer(bytes));
     bytes.clear();
     if (error) {
         last_timed_out_ = deadline_.expired();
@@ -419,6 +419,10 @@ awaitable<void> SmtpBackend::reset() {
 awaitable<void> SmtpBackend::quit() {
     if (connected_) {
         co_await command("QUIT\r\n", std::chrono::seconds(5));
+    }
+    if (connected_ && transport_.secure()) {
+        deadline_.arm(std::chrono::seconds(2));
+        co_await transport_.closeTls();
     }
     close();
 }
@@ -486,7 +490,15 @@ awaitable<bool> SmtpBackend::connect() {
     const std::vector<const config::Endpoint*> order = router_.serverOrder(route_);
     for (const config::Endpoint* server : order) {
         const std::string name = server->toString();
-        if (co_await connectTo(*server)) {
+        // TLS is only for TCP servers (the config refuses tls with a unix socket).
+        const bool use_tls = tls_ != nullptr && !server->isUnix();
+        bool retry_plain = false;
+        // No co_await inside || (GCC 12 coroutine bugs with conditional operands).
+        bool connected = co_await connectTo(*server, use_tls, retry_plain);
+        if (!connected && retry_plain) {
+            connected = co_await connectTo(*server, false, retry_plain);
+        }
+        if (connected) {
             router_.health().markUp(name);
             co_return true;
         }
@@ -541,8 +553,11 @@ awaitable<bool> SmtpBackend::openSocket(const config::Endpoint& server) {
     co_return opened;
 }
 
-awaitable<bool> SmtpBackend::connectTo(const config::Endpoint& server) {
+awaitable<bool> SmtpBackend::connectTo(const config::Endpoint& server, bool use_tls,
+                                       bool& retry_plain) {
     close();
+    // Not in close(): abort() closes while a TLS operation may still be pending on the stream.
+    transport_.reset();
     current_server_ = server.toString();
     if (!co_await openSocket(server)) {
         co_return false;
@@ -564,12 +579,64 @@ awaitable<bool> SmtpBackend::connectTo(const config::Endpoint& server) {
         close();
         co_return false;
     }
+    if (use_tls && !co_await startTls(server, retry_plain)) {
+        close();
+        co_return false;
+    }
     if (!co_await forwardClientOnConnect(server)) {
         close();
         co_return false;
     }
     connected_at_ = std::chrono::steady_clock::now();
     transactions_on_connection_ = 0;
+    co_return true;
+}
+
+awaitable<bool> SmtpBackend::startTls(const config::Endpoint& server, bool& retry_plain) {
+    const bool required = config_.tls == config::BackendTls::Required;
+    const std::string where = "backend " + server.toString() + ": ";
+    const std::string& route = router_.name(route_);
+    const std::string key = (route == "backend" ? route : route + ".backend") + ".tls";
+    if (!capabilities_.starttls) {
+        if (required) {
+            ops::logWarning(where + "does not offer STARTTLS, and " + key + " is required");
+            co_return false;
+        }
+        ops::logLine(ops::LogLevel::Debug, session_.id,
+                     where + "does not offer STARTTLS: plaintext");
+        co_return true;
+    }
+    auto ready = co_await command("STARTTLS\r\n", config_.command_timeout);
+    if (!ready) {
+        co_return false;  // the connection is gone; the next server is tried
+    }
+    if (ready->code != 220) {
+        ops::logWarning(where + "STARTTLS refused: " + ready->summary() +
+                        (required ? "" : "; going on without TLS"));
+        co_return !required;
+    }
+    const std::string name = config_.expected_name.empty() ? server.host : config_.expected_name;
+    deadline_.arm(config_.command_timeout);
+    const error_code ec = co_await transport_.connectTls(tls_->context(), name, tls_->verify());
+    deadline_.disarm();
+    if (ec) {
+        const std::string why = deadline_.expired() ? std::string("timed out") : ec.message();
+        ops::logWarning(where + "TLS handshake failed" +
+                        (required ? " (" + key + " is required, expected name " + name + ")"
+                                  : ", retrying without TLS") +
+                        ": " + why);
+        retry_plain = !required;
+        co_return false;
+    }
+    const std::string verified = transport_.verifyResult();
+    ops::logLine(
+        ops::LogLevel::Debug, session_.id,
+        where + "TLS " + net::tlsSummary(transport_.details()) + ", certificate: " + verified);
+    // The capabilities may differ under TLS (RFC 3207 4.2): ask again.
+    if (!co_await greet(config_.helo_name)) {
+        ops::logWarning(where + (lmtp_ ? "LHLO" : "EHLO") + " refused after STARTTLS");
+        co_return false;
+    }
     co_return true;
 }
 
@@ -714,6 +781,7 @@ SmtpBackend::Capabilities SmtpBackend::parseCapabilities(const smtp::Reply& ehlo
         capabilities.size |= keyword == "SIZE";
         capabilities.eight_bit_mime |= keyword == "8BITMIME";
         capabilities.smtputf8 |= keyword == "SMTPUTF8";
+        capabilities.starttls |= keyword == "STARTTLS";
         if (keyword == "XCLIENT") {
             capabilities.has_xclient = true;
             capabilities.xclient.assign(words.begin() + 1, words.end());
@@ -736,9 +804,8 @@ awaitable<std::optional<smtp::Reply>> SmtpBackend::command(std::string_view text
         co_return std::nullopt;
     }
     deadline_.arm(timeout);
-    auto [write_error, written] =
-        co_await asio::async_write(socket_, asio::buffer(text.data(), text.size()), use_nothrow);
-    (void)written;
+    const error_code write_error =
+        co_await transport_.write(asio::buffer(text.data(), text.size()));
     if (write_error) {
         last_timed_out_ = deadline_.expired();
         close();
@@ -775,8 +842,7 @@ awaitable<std::optional<smtp::Reply>> SmtpBackend::readReply(std::chrono::millis
             co_return reply;
         }
         char chunk[4096];
-        auto [read_error, read] =
-            co_await socket_.async_read_some(asio::buffer(chunk, sizeof chunk), use_nothrow);
+        auto [read_error, read] = co_await transport_.readSome(asio::buffer(chunk, sizeof chunk));
         if (read_error) {
             last_timed_out_ = deadline_.expired();
             break;

@@ -7,6 +7,8 @@
 #include <vector>
 
 #include "core/net/deadline.hpp"
+#include "core/net/tls_context.hpp"
+#include "core/net/transport.hpp"
 #include "core/relay/backend.hpp"
 #include "core/relay/router.hpp"
 
@@ -18,11 +20,13 @@ namespace mailgate::relay {
 // end-of-message plugins. Servers are picked by the Router (failover or round robin, skipping
 // servers marked down); the connection is kept for the session's next message, within
 // max_messages_per_connection and max_connection_age, and only for the same client identity
-// once XCLIENT has bound it to one.
+// once XCLIENT has bound it to one. With the route's tls, STARTTLS comes right after the first
+// EHLO, before XCLIENT (EHLO, STARTTLS, EHLO, XCLIENT, EHLO, as Postfix expects).
 class SmtpBackend final : public Backend {
   public:
+    // `tls` is the route's client TLS context; null for tls: none.
     SmtpBackend(const Router& router, size_t route, const filter::SessionInfo& session,
-                asio::any_io_executor executor);
+                asio::any_io_executor executor, std::shared_ptr<const net::ClientTls> tls = {});
     ~SmtpBackend() override;
 
     awaitable<smtp::Reply> mailFrom(const filter::Transaction& transaction) override;
@@ -40,6 +44,7 @@ class SmtpBackend final : public Backend {
         bool size = false;
         bool eight_bit_mime = false;
         bool smtputf8 = false;
+        bool starttls = false;
         std::vector<std::string> xclient;   // attribute names after XCLIENT, upper case
         std::vector<std::string> xforward;  // attribute names after XFORWARD, upper case
         bool has_xclient = false;
@@ -48,10 +53,15 @@ class SmtpBackend final : public Backend {
     using Socket = asio::generic::stream_protocol::socket;
 
     awaitable<bool> connect();
-    awaitable<bool> connectTo(const config::Endpoint& server);
+    // With `use_tls`, STARTTLS per the route's tls; `retry_plain` is set when an opportunistic
+    // handshake failed, so the caller may try the same server again without TLS.
+    awaitable<bool> connectTo(const config::Endpoint& server, bool use_tls, bool& retry_plain);
     awaitable<bool> openSocket(const config::Endpoint& server);
     // EHLO (LHLO for LMTP) with `name`, falling back to HELO for SMTP.
     awaitable<bool> greet(const std::string& name);
+    // STARTTLS, handshake and a new EHLO (LHLO), per the route's tls. False when the connection
+    // is unusable.
+    awaitable<bool> startTls(const config::Endpoint& server, bool& retry_plain);
     // XCLIENT when chosen; false when the server cannot be used (see forward_client).
     awaitable<bool> forwardClientOnConnect(const config::Endpoint& server);
     // XFORWARD before MAIL when chosen; a reply to give the client when it failed.
@@ -78,6 +88,8 @@ class SmtpBackend final : public Backend {
     const bool lmtp_;
     asio::any_io_executor executor_;
     Socket socket_;
+    net::BackendTransport transport_;
+    std::shared_ptr<const net::ClientTls> tls_;
     net::Deadline deadline_;
     std::string in_;
     std::string current_server_;

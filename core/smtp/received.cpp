@@ -18,7 +18,34 @@ std::string sanitize(std::string_view text, size_t max_length = 255) {
     return out.empty() ? std::string("unknown") : out;
 }
 
+// Our own TLS summary: spaces and parentheses stay, anything else unusual becomes '?'.
+std::string sanitizeWords(std::string_view text) {
+    std::string out;
+    for (const char c : text.substr(0, 200)) {
+        const auto byte = static_cast<unsigned char>(c);
+        out += (byte >= 0x20 && byte < 0x7f && c != '\\') ? c : '?';
+    }
+    return out;
+}
+
 }  // namespace
+
+std::string receivedProtocol(bool esmtp, bool smtputf8, bool tls, bool authenticated) {
+    std::string protocol = smtputf8 ? "UTF8SMTP" : (esmtp ? "ESMTP" : "SMTP");
+    if (tls) {
+        protocol += 'S';
+    }
+    if (authenticated) {
+        protocol += 'A';
+    }
+    return protocol;
+}
+
+std::string tlsSummary(std::string_view version, std::string_view cipher, int bits,
+                       int algorithm_bits) {
+    return std::string(version) + " with cipher " + std::string(cipher) + " (" +
+           std::to_string(bits) + "/" + std::to_string(algorithm_bits) + " bits)";
+}
 
 std::string rfc5322Date(std::time_t when) {
     // Formatted once per second per thread: every message of that second shares it.
@@ -49,7 +76,13 @@ std::string receivedHeader(const TraceInfo& trace) {
         header += "IPv6:";  // RFC 5321 4.1.3 address literal
     }
     header += sanitize(trace.client_ip, 64);
-    header += "])\r\n\tby ";
+    header += "])\r\n";
+    if (!trace.tls.empty()) {
+        header += "\t(using ";
+        header += sanitizeWords(trace.tls);
+        header += ")\r\n";
+    }
+    header += "\tby ";
     header += sanitize(trace.hostname);
     header += " (mailgate) with ";
     header += trace.protocol;

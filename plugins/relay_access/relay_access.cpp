@@ -26,6 +26,7 @@ struct Instance {
     const mg_host* host;
     RelayPolicy policy;
     std::string reject_message;
+    bool allow_authenticated;
 };
 
 mg_str toMgStr(std::string_view text) {
@@ -67,9 +68,15 @@ void* buildInstance(const mg_host* host, mg_load_context* load, mg_str yaml_conf
         const std::string line = warning.path + ": " + warning.message;
         host->log(nullptr, MG_LOG_WARNING, toMgStr(line));
     }
+    if (parsed.config.allow_authenticated && !MG_HOST_HAS(host, auth_identity)) {
+        host->config_error(load, "allow_authenticated",
+                           toMgStr("needs a host with auth_identity (ABI 1.2)"));
+        return nullptr;
+    }
     RelayPolicy policy(std::move(parsed.config.trusted_networks),
                        std::move(parsed.config.local_domains));
-    return new Instance{host, std::move(policy), std::move(parsed.config.reject_message)};
+    return new Instance{host, std::move(policy), std::move(parsed.config.reject_message),
+                        parsed.config.allow_authenticated};
 }
 
 void* create(const mg_host* host, mg_load_context* load, mg_str yaml_config) noexcept {
@@ -97,6 +104,16 @@ mg_verdict decide(const Instance& self, mg_session* session) {
     const mg_host* host = self.host;
     const std::string_view client = toView(host->client_address(session));
     const std::string_view recipient = toView(host->current_rcpt(session));
+    if (self.allow_authenticated) {
+        // Checked at create: the host has auth_identity.
+        const std::string_view identity = toView(host->auth_identity(session));
+        if (!identity.empty()) {
+            host->log(session, MG_LOG_DEBUG,
+                      toMgStr("relay allowed for <" + printable(recipient) +
+                              ">: authenticated as " + printable(identity)));
+            return MG_ACCEPT;
+        }
+    }
     const RelayDecision decision = self.policy.decide(client, recipient);
     const std::string subject = "<" + printable(recipient) + "> from " + printable(client) + ": " +
                                 std::string(describe(decision.reason));

@@ -79,6 +79,15 @@ void readRejectMessage(const YAML::Node& node, ConfigParseResult& result) {
     result.config.reject_message = text;
 }
 
+void readAllowAuthenticated(const YAML::Node& node, ConfigParseResult& result) {
+    const std::string text = node.IsScalar() ? node.Scalar() : "";
+    if (text != "true" && text != "false") {
+        result.errors.push_back({"allow_authenticated", "must be true or false"});
+        return;
+    }
+    result.config.allow_authenticated = text == "true";
+}
+
 void readRoot(const YAML::Node& root, ConfigParseResult& result) {
     std::set<std::string> seen;
     for (const auto& entry : root) {
@@ -95,9 +104,12 @@ void readRoot(const YAML::Node& root, ConfigParseResult& result) {
             readLocalDomains(entry.second, result);
         } else if (key == "reject_message") {
             readRejectMessage(entry.second, result);
+        } else if (key == "allow_authenticated") {
+            readAllowAuthenticated(entry.second, result);
         } else {
-            result.errors.push_back(
-                {key, "unknown key (expected trusted_networks, local_domains, reject_message)"});
+            result.errors.push_back({key,
+                                     "unknown key (expected trusted_networks, local_domains, "
+                                     "reject_message, allow_authenticated)"});
         }
     }
 }

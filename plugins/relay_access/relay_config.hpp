@@ -15,6 +15,7 @@ struct RelayConfig {
     std::vector<Network> trusted_networks;
     std::vector<DomainPattern> local_domains;
     std::string reject_message{kDefaultRejectMessage};
+    bool allow_authenticated = false;  // accept every recipient of a client that did AUTH
 };
 
 // A problem at `path` in the subtree: "trusted_networks[1]", "reject_message", "" for the whole.

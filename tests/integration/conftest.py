@@ -21,8 +21,8 @@ def mailgate_binary(build):
 
 
 @contextmanager
-def running_backend():
-    backend = RecordingBackend().start()
+def running_backend(lmtp: bool = False):
+    backend = RecordingBackend(lmtp=lmtp).start()
     try:
         yield backend
     finally:

@@ -132,14 +132,29 @@ def gateway_config(build: BuildPaths, backend_port: int, server=None, limits=Non
     return config
 
 
+MAIN_LISTENER = "MAIN"
+
+
 def write_config(path: Path, config: dict, port: int = 0) -> Path:
-    """Writes config as YAML, listening on 127.0.0.1:port (a free port when 0)."""
+    """Writes config as YAML, listening on 127.0.0.1:port (a free port when 0).
+
+    server.listen may name more listeners; "MAIN" (alone, or as the address of a listener map)
+    stands for 127.0.0.1:port. Without one, the main listener comes first."""
     config = copy.deepcopy(config)
-    listen = f"127.0.0.1:{port or free_port()}"
-    config.setdefault("server", {})["listen"] = [listen]
-    proxy = config["server"].get("proxy_protocol")
+    server = config.setdefault("server", {})
+    main = f"127.0.0.1:{port or free_port()}"
+    listen = list(server.get("listen") or [])
+    if not any(item == MAIN_LISTENER or (isinstance(item, dict) and
+                                         item.get("address") == MAIN_LISTENER)
+               for item in listen):
+        listen.insert(0, MAIN_LISTENER)
+    server["listen"] = [main if item == MAIN_LISTENER else
+                        {**item, "address": main} if isinstance(item, dict) and
+                        item.get("address") == MAIN_LISTENER else item
+                        for item in listen]
+    proxy = server.get("proxy_protocol")
     if isinstance(proxy, dict) and proxy.get("listeners") == "LISTEN":
-        proxy["listeners"] = [listen]  # the one listener expects PROXY headers
+        proxy["listeners"] = [main]  # the main listener expects PROXY headers
     path.write_text(to_yaml(config), encoding="utf-8")
     return path
 

@@ -37,6 +37,7 @@ class Transaction:
     # replies, one per recipient, joined by "\n"
     xclient: dict = field(default_factory=dict)  # XCLIENT attributes in force (decoded)
     xforward: dict = field(default_factory=dict)  # XFORWARD attributes of this transaction
+    tls: bool = False  # received over TLS (after STARTTLS)
 
     @property
     def sender(self) -> str:
@@ -51,6 +52,7 @@ class Session:
     raw: bytearray = field(default_factory=bytearray)
     commands: list[str] = field(default_factory=list)
     closed: bool = False
+    tls: bool = False  # STARTTLS succeeded
     xclient: dict = field(default_factory=dict)  # attributes of every XCLIENT accepted so far
 
 
@@ -82,6 +84,7 @@ class RecordingBackend:
         self.data_reply = "250 2.0.0 Ok: queued as ID{n}"  # {n}: transaction number
         self.greeting = f"220 {HOSTNAME} ESMTP recording"
         self.hang_after_data = False  # never answer the final '.'
+        self.tls_context = None  # an ssl.SSLContext: STARTTLS is offered with it
         self.port = 0
         self.unix_path = None
         self._lock = threading.Condition()
@@ -268,7 +271,10 @@ class _Connection:
             if verb == "HELO":
                 await self.reply(f"250 {HOSTNAME}")
             else:
-                lines = [f"250-{x}" for x in (HOSTNAME, *EHLO_KEYWORDS, *self.server.ehlo_extra)]
+                keywords = (*EHLO_KEYWORDS, *self.server.ehlo_extra)
+                if self.server.tls_context is not None and not self.session.tls:
+                    keywords = (*keywords, "STARTTLS")
+                lines = [f"250-{x}" for x in (HOSTNAME, *keywords)]
                 lines[-1] = "250 " + lines[-1][4:]
                 await self.reply("\r\n".join(lines))
         elif verb == "XCLIENT" and self.advertised("XCLIENT"):
@@ -300,11 +306,28 @@ class _Connection:
             await self.reply("250 2.0.0 Ok")
         elif verb == "VRFY":
             await self.reply("252 2.0.0 Cannot VRFY user")
+        elif verb == "STARTTLS" and self.server.tls_context is not None and not self.session.tls:
+            return await self.starttls()
         elif verb == "QUIT":
             await self.reply("221 2.0.0 Bye")
             return False
         else:
             await self.reply("502 5.5.2 Error: command not recognized")
+        return True
+
+    async def starttls(self) -> bool:
+        """RFC 3207: 220, the handshake, and a fresh session state (pipelined bytes dropped)."""
+        # No await between the 220 and start_tls, which stops plain reads at once: a client
+        # hello read as plain text in between would be lost to the TLS layer.
+        self.writer.write(b"220 2.0.0 Ready to start TLS\r\n")
+        self.buffer.clear()
+        try:
+            await asyncio.wait_for(self.writer.start_tls(self.server.tls_context), IDLE_TIMEOUT)
+        except (OSError, asyncio.TimeoutError) as error:  # ssl.SSLError is an OSError
+            self.server._note_command(self.session, f"(TLS handshake failed: {error})")
+            return False
+        self.session.tls = True
+        self.helo, self.mail_from, self.rcpts = "", None, []
         return True
 
     async def mail(self, text: str) -> None:
@@ -347,7 +370,8 @@ class _Connection:
             xclient = dict(self.session.xclient)
         transaction = Transaction(self.session.number, self.helo, self.mail_from,
                                   list(self.rcpts), data_raw, dot_unstuff(data_raw),
-                                  xclient=xclient, xforward=dict(self.xforward))
+                                  xclient=xclient, xforward=dict(self.xforward),
+                                  tls=self.session.tls)
         self.mail_from, self.rcpts, self.xforward = None, [], {}
         if self.server.hang_after_data:
             self.server._record(transaction)

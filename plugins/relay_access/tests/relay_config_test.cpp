@@ -94,6 +94,16 @@ TEST(RelayConfigTest, UnknownAndDuplicateKeys) {
     EXPECT_EQ(duplicate.errors[0].path, "local_domains");
 }
 
+// allow_authenticated is a boolean, false by default.
+TEST(RelayConfigTest, AllowAuthenticated) {
+    EXPECT_FALSE(parseRelayConfig("").config.allow_authenticated);
+    EXPECT_TRUE(parseRelayConfig("allow_authenticated: true\n").config.allow_authenticated);
+    EXPECT_FALSE(parseRelayConfig("allow_authenticated: false\n").config.allow_authenticated);
+    EXPECT_EQ(errorPaths(parseRelayConfig("allow_authenticated: yes\n")), "[allow_authenticated]");
+    EXPECT_EQ(errorPaths(parseRelayConfig("allow_authenticated: [true]\n")),
+              "[allow_authenticated]");
+}
+
 // Values of the wrong shape are errors at the key or the item.
 TEST(RelayConfigTest, WrongShapes) {
     EXPECT_EQ(errorPaths(parseRelayConfig("trusted_networks: 127.0.0.1\n")), "[trusted_networks]");

@@ -379,7 +379,7 @@ limits:
   max_recipent: 10
 backend:
   servers: ["127.0.0.1:10025"]
-  tls: true
+  starttls: true
 plugins:
   - name: relay_access
     settings: {}
@@ -393,7 +393,7 @@ log:
             "test.yaml:3:3: unknown key 'port' in 'server'",
             "test.yaml:5:3: unknown key 'max_recipent' in 'limits' (did you mean "
             "'max_recipients'?)",
-            "test.yaml:8:3: unknown key 'tls' in 'backend'",
+            "test.yaml:8:3: unknown key 'starttls' in 'backend'",
             "test.yaml:11:5: unknown key 'settings' in 'plugins[0]'",
             "test.yaml:13:3: unknown key 'file' in 'log'"));
 }
@@ -726,6 +726,189 @@ TEST(ConfigLoadTest, SystemSampleConfigLoads) {
     EXPECT_THAT(listen(system.config), ElementsAre("0.0.0.0:25", "[::]:25"));
     ASSERT_TRUE(system.config.metrics.listen.has_value());
     EXPECT_EQ(system.config.metrics.listen->toString(), "127.0.0.1:9187");
+}
+
+}  // namespace
+}  // namespace mailgate::config
+
+namespace mailgate::config {
+namespace {
+
+// Listeners are strings or maps; TLS settings sit beside cert and key under server.tls.
+TEST(ConfigTlsTest, ListenersAndServerTls) {
+    LoadResult result = load(R"(
+server:
+  hostname: mx.example.test
+  listen:
+    - "127.0.0.1:25"
+    - {address: "127.0.0.1:465", tls: implicit}
+    - {address: "[::1]:587", require_tls: true}
+    - {address: "127.0.0.1:2526", tls: none}
+  tls:
+    cert: /etc/mailgate/mx.pem
+    key: /etc/mailgate/mx.key
+    certificates:
+      - {cert: a.pem, key: a.key}
+      - {cert: b.pem, key: b.key, names: ["b.example.org", "*.b.example.org"]}
+    min_version: TLSv1.3
+    ciphers: ECDHE-RSA-AES128-GCM-SHA256
+    handshake_timeout: 10s
+backend:
+  servers: ["127.0.0.1:10025"]
+)");
+    ASSERT_THAT(errors(result), ElementsAre());
+    const ServerConfig& server = result.config.server;
+    EXPECT_THAT(listen(result.config),
+                ElementsAre("127.0.0.1:25", "127.0.0.1:465", "[::1]:587", "127.0.0.1:2526"));
+    EXPECT_EQ(server.listen[0].tls, ListenerTls::Starttls);
+    EXPECT_FALSE(server.listen[0].require_tls);
+    EXPECT_EQ(server.listen[1].tls, ListenerTls::Implicit);
+    EXPECT_TRUE(server.listen[2].require_tls);
+    EXPECT_EQ(server.listen[3].tls, ListenerTls::None);
+    EXPECT_EQ(server.listen[1].describe(), "127.0.0.1:465 (tls: implicit)");
+    EXPECT_TRUE(server.tls.enabled);
+    EXPECT_EQ(server.tls.certificate.cert, "/etc/mailgate/mx.pem");
+    EXPECT_EQ(server.tls.certificate.key_path, "server.tls");
+    ASSERT_EQ(server.tls.certificates.size(), 2u);
+    EXPECT_EQ(server.tls.certificates[1].key_path, "server.tls.certificates[1]");
+    EXPECT_THAT(server.tls.certificates[1].names, ElementsAre("b.example.org", "*.b.example.org"));
+    EXPECT_EQ(server.tls.min_version, TlsVersion::Tls1_3);
+    EXPECT_EQ(server.tls.ciphers, "ECDHE-RSA-AES128-GCM-SHA256");
+    EXPECT_EQ(server.tls.ciphersuites, kDefaultTlsCiphersuites);
+    EXPECT_EQ(server.tls.handshake_timeout, 10s);
+}
+
+// Without server.tls nothing is enabled, and defaults are modern.
+TEST(ConfigTlsTest, Defaults) {
+    LoadResult result = load(
+        "server: {hostname: mx.example.test}\nbackend: {servers: "
+        "[\"127.0.0.1:25\"]}\n");
+    ASSERT_THAT(errors(result), ElementsAre());
+    EXPECT_FALSE(result.config.server.tls.enabled);
+    EXPECT_EQ(result.config.server.tls.min_version, TlsVersion::Tls1_2);
+    EXPECT_EQ(result.config.backend.tls, BackendTls::None);
+    EXPECT_FALSE(result.config.auth.enabled);
+    EXPECT_EQ(result.config.server.listen[0].tls, ListenerTls::Starttls);
+}
+
+TEST(ConfigTlsTest, Errors) {
+    LoadResult result = load(R"(
+server:
+  hostname: mx.example.test
+  listen:
+    - {address: "127.0.0.1:465", tls: implicit}
+    - {address: "127.0.0.1:587", tls: none, require_tls: true}
+    - {tls: starttls}
+    - {address: "127.0.0.1:25", require_tls: yes}
+    - [1]
+backend:
+  servers: ["127.0.0.1:10025"]
+)");
+    EXPECT_THAT(
+        errors(result),
+        ElementsAre("test.yaml:4:7: server.listen[0]: tls: implicit and require_tls need a "
+                    "certificate (server.tls)",
+                    "test.yaml:5:58: server.listen[1].require_tls: needs tls: starttls or tls: "
+                    "implicit",
+                    "test.yaml:6:7: server.listen[2].address: required",
+                    "test.yaml:7:46: server.listen[3].require_tls: expected true or false, got "
+                    "'yes'",
+                    "test.yaml:8:7: server.listen[4]: expected host:port or a map with address, "
+                    "tls and require_tls, got a list"));
+
+    LoadResult tls = load(R"(
+server:
+  hostname: mx.example.test
+  tls:
+    key: k.pem
+    min_version: TLSv1.4
+    certificates:
+      - {cert: a.pem, names: ["bad name"]}
+backend:
+  servers: ["127.0.0.1:10025"]
+)");
+    EXPECT_THAT(errors(tls),
+                ElementsAre("test.yaml:3:3: server.tls.cert: required (a PEM file)",
+                            "test.yaml:5:18: server.tls.min_version: expected one of TLSv1, "
+                            "TLSv1.1, TLSv1.2, TLSv1.3, got 'TLSv1.4'",
+                            "test.yaml:7:9: server.tls.certificates[0].key: required (a PEM file)",
+                            "test.yaml:7:31: server.tls.certificates[0].names[0]: 'bad name' is "
+                            "not a host name (a wildcard is written *.example.org)"));
+}
+
+TEST(ConfigTlsTest, BackendTls) {
+    LoadResult result = load(R"(
+server: {hostname: mx.example.test}
+backend:
+  servers: ["127.0.0.1:10025"]
+  tls: required
+  ca_file: /etc/ssl/ca.pem
+  expected_name: backend.example.org
+)");
+    ASSERT_THAT(errors(result), ElementsAre());
+    EXPECT_EQ(result.config.backend.tls, BackendTls::Required);
+    EXPECT_EQ(result.config.backend.ca_file, "/etc/ssl/ca.pem");
+    EXPECT_EQ(result.config.backend.expected_name, "backend.example.org");
+
+    LoadResult bad = load(R"(
+server: {hostname: mx.example.test}
+backend:
+  type: maildir
+  path: x
+  tls: opportunistic
+  ca_file: ca.pem
+)");
+    EXPECT_THAT(
+        errors(bad),
+        ElementsAre("test.yaml:5:8: backend.tls: only used when backend.type is smtp or lmtp"));
+
+    // TLS is for TCP servers: an LMTP unix socket with tls is an error at the tls key.
+    LoadResult unix_socket = load(R"(
+server: {hostname: mx.example.test}
+backend: {servers: ["127.0.0.1:10025"]}
+routes:
+  - domains: [local.example]
+    backend:
+      type: lmtp
+      servers: ["127.0.0.1:24", "unix:/run/dovecot/lmtp"]
+      tls: required
+)");
+    EXPECT_THAT(errors(unix_socket),
+                ElementsAre("test.yaml:8:12: routes[0].backend.tls: TLS is only for TCP servers, "
+                            "but routes[0].backend.servers has unix:/run/dovecot/lmtp (use tls: "
+                            "none for a unix socket)"));
+}
+
+TEST(ConfigAuthTest, SettingsAndErrors) {
+    LoadResult result = load(R"(
+server: {hostname: mx.example.test}
+backend: {servers: ["127.0.0.1:10025"]}
+auth:
+  users_file: /etc/mailgate/users
+  allow_plaintext: true
+  max_failures: 3
+  failure_window: 5m
+  failure_delay: 0
+)");
+    ASSERT_THAT(errors(result), ElementsAre());
+    const AuthConfig& auth = result.config.auth;
+    EXPECT_TRUE(auth.enabled);
+    EXPECT_EQ(auth.users_file, "/etc/mailgate/users");
+    EXPECT_TRUE(auth.allow_plaintext);
+    EXPECT_EQ(auth.max_failures, 3u);
+    EXPECT_EQ(auth.failure_window, 5min);
+    EXPECT_EQ(auth.failure_delay, 0ms);
+
+    LoadResult bad = load(R"(
+server: {hostname: mx.example.test}
+backend: {servers: ["127.0.0.1:10025"]}
+auth:
+  allow_plaintext: maybe
+)");
+    EXPECT_THAT(errors(bad),
+                ElementsAre("test.yaml:3:1: auth.users_file: required",
+                            "test.yaml:4:20: auth.allow_plaintext: expected true or false, got "
+                            "'maybe'"));
 }
 
 }  // namespace

@@ -54,5 +54,30 @@ TEST(ReceivedTest, DateFormat) {
     EXPECT_EQ(rfc5322Date(0), "Thu, 01 Jan 1970 00:00:00 +0000");
 }
 
+// With TLS, Postfix's comment line stands between "from" and "by".
+TEST(ReceivedTest, TlsComment) {
+    TraceInfo trace = sampleTrace();
+    const std::string tls = tlsSummary("TLSv1.3", "TLS_AES_256_GCM_SHA384", 256, 256);
+    trace.tls = tls;
+    trace.protocol = "ESMTPS";
+    EXPECT_EQ(receivedHeader(trace),
+              "Received: from client.example ([192.0.2.7])\r\n"
+              "\t(using TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits))\r\n"
+              "\tby mx.example.test (mailgate) with ESMTPS id abc.1\r\n"
+              "\tfor <user@example.test>; " +
+                  rfc5322Date(1796000000) + "\r\n");
+}
+
+// RFC 3848 and RFC 6531 protocol names.
+TEST(ReceivedTest, ProtocolNames) {
+    EXPECT_EQ(receivedProtocol(false, false, false, false), "SMTP");
+    EXPECT_EQ(receivedProtocol(true, false, false, false), "ESMTP");
+    EXPECT_EQ(receivedProtocol(true, false, true, false), "ESMTPS");
+    EXPECT_EQ(receivedProtocol(true, false, false, true), "ESMTPA");
+    EXPECT_EQ(receivedProtocol(true, false, true, true), "ESMTPSA");
+    EXPECT_EQ(receivedProtocol(true, true, true, false), "UTF8SMTPS");
+    EXPECT_EQ(receivedProtocol(true, true, true, true), "UTF8SMTPSA");
+}
+
 }  // namespace
 }  // namespace mailgate::smtp
