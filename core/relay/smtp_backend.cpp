@@ -462,7 +462,7 @@ std::string SmtpBackend::mailCommand(const filter::Transaction& transaction) con
 
 std::string SmtpBackend::clientIdentity() const {
     return session_.client_ip + " " + std::to_string(session_.client_port) + " " + session_.helo +
-           (session_.esmtp ? " ESMTP" : " SMTP");
+           (session_.esmtp ? " ESMTP" : " SMTP") + " " + session_.auth_identity;
 }
 
 bool SmtpBackend::reusable() {
@@ -678,13 +678,15 @@ awaitable<bool> SmtpBackend::forwardClientOnConnect(const config::Endpoint& serv
         co_return true;
     }
     // HELO and PROTO first, NAME and ADDR last: once ADDR is sent the server usually stops
-    // taking XCLIENT from us (XCLIENT_README). LOGIN comes with AUTH (not offered yet).
+    // taking XCLIENT from us (XCLIENT_README). LOGIN is the client's AUTH identity.
     const std::vector<std::pair<std::string, std::string>> attributes{
         {"HELO", forwardedHelo(session_.helo)},
         {"PROTO", session_.esmtp ? "ESMTP" : "SMTP"},
         {"DESTADDR", forwardedAddress(session_.local_ip)},
         {"DESTPORT", forwardedPort(session_.local_port)},
         {"PORT", forwardedPort(session_.client_port)},
+        {"LOGIN",
+         session_.auth_identity.empty() ? std::string(kUnavailable) : session_.auth_identity},
         {"NAME", kUnavailable},  // mailgate does no reverse DNS lookup
         {"ADDR", forwardedAddress(session_.client_ip)},
     };

@@ -2,7 +2,9 @@
 smtpd_authorized_xforward_hosts): Postfix's own Received header and log name the real client,
 not mailgate. The client connects from 127.0.0.2, mailgate reaches Postfix from 127.0.0.1."""
 
+import base64
 import re
+import subprocess
 import warnings
 
 import pytest
@@ -19,6 +21,7 @@ HELO_TO_BACKEND = "mailgate.test.example"
 TRUST = """
 smtpd_authorized_xclient_hosts = 127.0.0.1
 smtpd_authorized_xforward_hosts = 127.0.0.1
+smtpd_sasl_authenticated_header = yes
 """
 
 
@@ -92,3 +95,28 @@ def test_xclient_off_shows_mailgate(start_gateway, postfix):
     postfix_received = named(found, "Received")[0]
     assert postfix_received.startswith(
         f"from {HELO_TO_BACKEND} (unknown [127.0.0.1])"), postfix_received
+
+
+def test_xclient_forwards_the_auth_identity(start_gateway, postfix, tmp_path):
+    """After AUTH at mailgate, XCLIENT LOGIN tells Postfix who the client is: Postfix's
+    Received header names the authenticated sender."""
+    password = "xclient-login-secret"
+    sha512 = subprocess.run(["openssl", "passwd", "-6", password], check=True,
+                            capture_output=True, text=True).stdout.strip()
+    users = tmp_path / "users"
+    users.write_text(f"alice:{sha512}\n", encoding="utf-8")
+    gw = start_gateway(backend=smtp_backend(postfix.port, helo_name=HELO_TO_BACKEND,
+                                            command_timeout="20s"),
+                       auth={"users_file": str(users), "allow_plaintext": True,
+                             "failure_delay": "0"})
+    content, message_id = message("xclient login")
+    credentials = base64.b64encode(f"\0alice\0{password}".encode()).decode()
+    with RawClient(gw.port, source=CLIENT_IP, timeout=20) as client:
+        open_session(client, CLIENT_HELO)
+        assert client.command(f"AUTH PLAIN {credentials}").code == 235
+        reply = send_message(client, SENDER, [IDEAL], content)
+        assert reply.code == 250, str(reply)
+    found, _ = fields(postfix.wait_for_message("ideal", message_id))
+    postfix_received = named(found, "Received")[0]
+    assert "(Authenticated sender: alice)" in postfix_received, postfix_received
+    assert f"[{CLIENT_IP}]" in postfix_received, postfix_received
