@@ -34,14 +34,14 @@ def test_xclient_sent_once_then_ehlo_again(start_gateway, backend):
     assert session.commands[:3] == [
         f"EHLO {HOSTNAME}",
         f"XCLIENT HELO=client.example PROTO=ESMTP DESTADDR=127.0.0.1 DESTPORT={gw.port} "
-        f"PORT={client_port} NAME=[UNAVAILABLE] ADDR={CLIENT_IP}",
+        f"PORT={client_port} LOGIN=[UNAVAILABLE] NAME=[UNAVAILABLE] ADDR={CLIENT_IP}",
         "EHLO client.example",
     ]
     assert session.commands[3].startswith("MAIL FROM:")
     assert sum(c.startswith("XCLIENT") for c in session.commands) == 1
     for tx in txs:
         assert tx.xclient == {"HELO": "client.example", "PROTO": "ESMTP", "ADDR": CLIENT_IP,
-                              "PORT": str(client_port), "NAME": "[UNAVAILABLE]",
+                              "PORT": str(client_port), "NAME": "[UNAVAILABLE]", "LOGIN": "[UNAVAILABLE]",
                               "DESTADDR": "127.0.0.1", "DESTPORT": str(gw.port)}
         assert tx.xforward == {}
     # the exact bytes on the wire
