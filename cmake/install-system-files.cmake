@@ -13,12 +13,19 @@ endif()
 
 # An administrator's edited config is never overwritten by `cmake --install`; a package build
 # (DESTDIR set) always takes the sample, and dpkg keeps edits as a conffile.
-if(DEFINED ENV{DESTDIR} OR NOT EXISTS "${mailgate_etc_dir}/mailgate.yaml")
-  file(INSTALL DESTINATION "${mailgate_etc_dir}" TYPE FILE
-    FILES "${MAILGATE_SOURCE_DIR}/config/system/mailgate.yaml")
-else()
-  message(STATUS "Kept: ${mailgate_etc_dir}/mailgate.yaml (already there)")
-endif()
+# The same for spam_score's rules, which the config names by their /etc path.
+foreach(pair "mailgate.yaml=config/system/mailgate.yaml"
+             "rules/spam_score.yaml=config/rules/spam_score.yaml")
+  string(REPLACE "=" ";" pair "${pair}")
+  list(GET pair 0 target)
+  list(GET pair 1 source)
+  if(DEFINED ENV{DESTDIR} OR NOT EXISTS "${mailgate_etc_dir}/${target}")
+    get_filename_component(target_dir "${mailgate_etc_dir}/${target}" DIRECTORY)
+    file(INSTALL DESTINATION "${target_dir}" TYPE FILE FILES "${MAILGATE_SOURCE_DIR}/${source}")
+  else()
+    message(STATUS "Kept: ${mailgate_etc_dir}/${target} (already there)")
+  endif()
+endforeach()
 
 file(READ "${MAILGATE_SOURCE_DIR}/config/mailgate.service" unit)
 string(REPLACE "/usr/bin/mailgate" "${CMAKE_INSTALL_PREFIX}/bin/mailgate" unit "${unit}")

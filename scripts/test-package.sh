@@ -33,6 +33,8 @@ echo "== package: install $(basename "$DEB")"
 DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$DEB" >/dev/null
 test -x /usr/bin/mailgate
 test -f /usr/lib/mailgate/plugins/relay_access.so
+test -f /usr/lib/mailgate/plugins/spam_score.so
+test -f /etc/mailgate/rules/spam_score.yaml
 getent passwd mailgate >/dev/null
 test "$(stat -c %U /var/lib/mailgate)" = mailgate
 

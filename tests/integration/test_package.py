@@ -14,6 +14,11 @@ PACKAGE_TIMEOUT = 600  # cpack re-runs the (up to date) build, then dpkg-shlibde
 EXPECTED_FILES = [
     "usr/bin/mailgate",
     "usr/lib/mailgate/plugins/relay_access.so",
+    "usr/lib/mailgate/plugins/spam_score.so",
+    "usr/lib/mailgate/plugins/rewrite.so",
+    "usr/lib/mailgate/plugins/dnsbl.so",
+    "etc/mailgate/rules/spam_score.yaml",
+    "usr/share/doc/mailgate/plugins/spam_score.md",
     "usr/include/mailgate/plugin.h",
     "usr/include/mailgate/plugin.hpp",
     "usr/lib/cmake/mailgate/mailgateConfig.cmake",
@@ -78,7 +83,8 @@ def test_package_contents(package, unpacked):
     assert "adduser" in depends and "libyaml-cpp" in depends, depends
     control = unpacked.parent / (unpacked.name + "-control")
     subprocess.run(["dpkg-deb", "-e", str(package), str(control)], check=True, timeout=60)
-    assert (control / "conffiles").read_text().split() == ["/etc/mailgate/mailgate.yaml"]
+    assert (control / "conffiles").read_text().split() == [
+        "/etc/mailgate/mailgate.yaml", "/etc/mailgate/rules/spam_score.yaml"]
     for script in ("postinst", "prerm", "postrm"):
         assert os.access(control / script, os.X_OK), script
     assert "adduser --system" in (control / "postinst").read_text()
@@ -88,11 +94,14 @@ def test_package_contents(package, unpacked):
 # (found from its own location, as /usr/bin/mailgate finds /usr/lib/mailgate/plugins).
 def test_installed_binary_checks_the_installed_sample(unpacked):
     binary = unpacked / "usr/bin/mailgate"
-    config = unpacked / "etc/mailgate/mailgate.yaml"
+    # The config names the rules file by its /etc path: here, the unpacked one.
+    config = unpacked / "unpacked.yaml"
+    config.write_text((unpacked / "etc/mailgate/mailgate.yaml").read_text().replace(
+        "/etc/mailgate/", f"{unpacked}/etc/mailgate/"))
     result = subprocess.run([str(binary), "--check-config", str(config)], capture_output=True,
                             text=True, timeout=30)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == f"{config}: ok (1 plugins loaded)"
+    assert result.stdout.strip() == f"{config}: ok (3 plugins loaded)"
 
     # The plugin came from the unpacked tree: a missing one is looked for there first.
     broken = unpacked / "broken.yaml"
