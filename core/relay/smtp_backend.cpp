@@ -698,7 +698,8 @@ awaitable<bool> SmtpBackend::forwardClientOnConnect(const config::Endpoint& serv
         if (!reply) {
             co_return false;
         }
-        if (reply->code != 220) {
+        // Postfix answers 220 (back at the greeting); smtp-sink and others 250.
+        if (reply->code / 100 != 2) {
             ops::logLine(ops::LogLevel::Warning, session_.id,
                          "backend " + name + ": XCLIENT refused: " + reply->summary());
             // After part of the attributes went through, the server's idea of the client is

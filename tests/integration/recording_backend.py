@@ -281,7 +281,7 @@ class _Connection:
             reply = self.server.xclient_reply
             if self.mail_from is not None:
                 reply = "503 5.5.1 Error: MAIL transaction in progress"
-            elif reply.startswith("220"):
+            elif reply.startswith("2"):
                 with self.server._lock:
                     self.session.xclient.update(parse_attributes(argument))
                 self.helo, self.xforward = "", {}  # back to the greeting stage

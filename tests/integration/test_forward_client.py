@@ -146,6 +146,21 @@ def test_required_but_not_offered_refuses_server(start_gateway, backend, mode):
     assert backend.commands("MAIL") == []
 
 
+def test_xclient_answered_250_is_accepted(start_gateway, backend):
+    """smtp-sink answers XCLIENT with 250, not Postfix's 220: that is success too, so no
+    XFORWARD follows it, and mailgate greets again."""
+    backend.ehlo_extra = [XFORWARD, XCLIENT]
+    backend.xclient_reply = "250 2.0.0 Ok"
+    gw = start_gateway()
+    _, replies = send(gw.port, count=2)
+    assert [r.code for r in replies] == [250, 250]
+    txs = backend.wait_for_transactions(2)
+    assert all(tx.xclient["ADDR"] == CLIENT_IP for tx in txs)
+    assert backend.commands("XFORWARD") == []
+    assert backend.commands("EHLO") == [f"EHLO {HOSTNAME}", "EHLO client.example"]
+    assert "XCLIENT refused" not in gw.log_text()
+
+
 def test_auto_goes_on_when_xclient_refused(start_gateway, backend):
     """auto: a refused XCLIENT is logged, and the mail goes through without it."""
     backend.ehlo_extra = [XCLIENT]
