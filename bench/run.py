@@ -377,6 +377,37 @@ class SinkDirect(Target):
         return self.sink.alive()
 
 
+# The shipped default chain's settings (config/mailgate.yaml), and a rewrite rule set of the kind
+# config/rewrite.example.yaml shows: each rule kind once, so the cost is that of a real config.
+REWRITE_RULES = """\
+      sender_map:
+        - {match: alice@old.example, to: alice@example.org}
+        - {match: "@old.example", to: "@example.org"}
+        - {regex: '^([^@+]+)\\+[^@]*@(.+)$', to: '\\1@\\2'}
+      recipient_map:
+        - {match: "@legacy.example", to: "@example.org"}
+      address_headers: [From, To, Cc]
+      header_rules:
+        - {add: X-Gateway, value: mailgate}
+        - {remove: X-Internal-Route}
+        - {replace: Subject, regex: '^\\[SPAM\\] ', with: ''}
+        - {prefix_subject: "[EXTERNAL] ", when: {sender_domain: [partner.example]}}"""
+
+
+def plugin_config_lines(plugin: str) -> list:
+    if plugin == "relay_access":
+        return ["    config:", '      trusted_networks: ["127.0.0.0/8"]']
+    if plugin == "spam_score":
+        return ["    config:", "      hostname: mailgate.bench.test",
+                f'      rules_file: "{ROOT / "config" / "rules" / "spam_score.yaml"}"',
+                "      actions: {add_headers: true, required_score: 5, reject: 15}"]
+    if plugin == "rewrite":
+        return ["    config: {}"]  # as shipped: no rules
+    if plugin == "rewrite:rules":
+        return ["    config:", REWRITE_RULES]
+    return []
+
+
 class Mailgate(Target):
     """build/bin/mailgate with a config written into the work folder."""
 
@@ -418,9 +449,8 @@ class Mailgate(Target):
             "plugins:",
         ]
         for plugin in self.plugins:
-            lines.append(f"  - name: {plugin}")
-            if plugin == "relay_access":
-                lines += ["    config:", '      trusted_networks: ["127.0.0.0/8"]']
+            lines.append(f"  - name: {plugin.split(':')[0]}")
+            lines += plugin_config_lines(plugin)
         lines += ["log:", "  level: warning", ""]
         return "\n".join(lines)
 
@@ -432,7 +462,7 @@ class Mailgate(Target):
         binary = self.build / "bin" / "mailgate"
         if not binary.exists():
             raise BenchError(f"{binary} not found: build first (cmake --build build)")
-        for plugin in self.plugins:
+        for plugin in (p.split(":")[0] for p in self.plugins):
             if not (self.build / "plugins" / f"{plugin}.so").exists():
                 raise BenchError(f"plugin {plugin}.so not built in {self.build / 'plugins'}")
         self.dir.mkdir(parents=True, exist_ok=True)
@@ -983,6 +1013,33 @@ def print_table(rows: list, out=sys.stdout) -> None:
               f"{fmt(med.get('other_cpu_cores'), '9.2f')}", file=out)
 
 
+def plugin_costs(rows: list) -> list:
+    """Per load, each plugin path's CPU time per message above the relay_access-only path."""
+    costs = []
+    base = {row["load"]["key"]: row["median"].get("cpu_ms_per_msg") for row in rows
+            if row["target"] == "mailgate"}
+    for row in rows:
+        if row["target"] not in PLUGIN_TARGETS:
+            continue
+        cpu, cpu_base = row["median"].get("cpu_ms_per_msg"), base.get(row["load"]["key"])
+        if cpu is None or cpu_base is None:
+            continue
+        load = Load(row["load"]["sessions"], row["load"]["size"], row["load"]["per_session"])
+        costs.append({"load": load.label, "target": row["target"],
+                      "plugins": [p for p in PLUGIN_TARGETS[row["target"]] if p != "relay_access"],
+                      "cpu_ms_per_msg": cpu, "extra_cpu_ms_per_msg": round(cpu - cpu_base, 4)})
+    return costs
+
+
+def print_plugin_costs(costs: list, out=sys.stdout) -> None:
+    if not costs:
+        return
+    print("plugin cost: CPU ms per message above the `mailgate` path (relay_access only)", file=out)
+    for cost in costs:
+        print(f"  {cost['load']:22} {cost['target']:14} {cost['extra_cpu_ms_per_msg']:+.3f} ms"
+              f"  ({' + '.join(cost['plugins'])})", file=out)
+
+
 # --- idle connections ------------------------------------------------------------------------
 
 def run_idle(procs: Processes, workdir: Path, sink: Sink, build: Path, connections: int) -> dict:
@@ -1387,6 +1444,15 @@ def pick_loads(spec: str) -> list:
     return loads
 
 
+# mailgate with more than relay_access: the shipped default chain, and each plugin alone after
+# relay_access (its cost per message is the CPU time above the `mailgate` path's).
+PLUGIN_TARGETS = {
+    "mailgate-full": ("relay_access", "spam_score", "rewrite"),
+    "mg-spam_score": ("relay_access", "spam_score"),
+    "mg-rewrite": ("relay_access", "rewrite:rules"),
+}
+
+
 def build_targets(names, procs, workdir, sink, build, notes) -> list:
     targets = []
     for name in names:
@@ -1394,14 +1460,14 @@ def build_targets(names, procs, workdir, sink, build, notes) -> list:
             targets.append(SinkDirect(procs, workdir, sink))
         elif name == "mailgate":
             targets.append(Mailgate(procs, workdir, sink, build))
-        elif name == "mailgate-full":
-            chain = ("relay_access", "spam_score", "rewrite")
-            missing = [p for p in chain if not (build / "plugins" / f"{p}.so").exists()]
+        elif name in PLUGIN_TARGETS:
+            chain = PLUGIN_TARGETS[name]
+            missing = [p for p in chain
+                       if not (build / "plugins" / f"{p.split(':')[0]}.so").exists()]
             if missing:
-                notes.append(f"mailgate-full skipped: {', '.join(missing)} not built yet")
+                notes.append(f"{name} skipped: {', '.join(missing)} not built")
                 continue
-            targets.append(Mailgate(procs, workdir, sink, build, name="mailgate-full",
-                                    plugins=chain))
+            targets.append(Mailgate(procs, workdir, sink, build, name=name, plugins=chain))
         elif name == "haraka":
             if not Haraka.available():
                 raise BenchError("Haraka is not installed: npm ci --prefix bench/haraka "
@@ -1510,6 +1576,8 @@ def main(argv=None) -> int:
 
     if report.get("matrix"):
         print_table(report["matrix"])
+        report["plugin_costs"] = plugin_costs(report["matrix"])
+        print_plugin_costs(report["plugin_costs"])
         others = [r["median"].get("other_cpu_cores") for r in report["matrix"]
                   if r["median"].get("other_cpu_cores") is not None]
         if others:
