@@ -635,9 +635,13 @@ TEST(ConfigLoadTest, SampleConfigsLoad) {
     EXPECT_EQ(tryOut.config.server.hostname, "mailgate.localhost");
     EXPECT_EQ(tryOut.config.backend.type, BackendType::Maildir);
     EXPECT_EQ(tryOut.config.backend.path, "./var/maildir");
-    ASSERT_EQ(tryOut.config.plugins.size(), 1u);
+    ASSERT_EQ(tryOut.config.plugins.size(), 3u);
     EXPECT_EQ(tryOut.config.plugins[0].name, "relay_access");
     EXPECT_EQ(tryOut.config.plugins[0].config["local_domains"][0].as<std::string>(), "localhost");
+    EXPECT_EQ(tryOut.config.plugins[1].name, "spam_score");
+    EXPECT_EQ(tryOut.config.plugins[1].config["rules_file"].as<std::string>(),
+              "config/rules/spam_score.yaml");
+    EXPECT_EQ(tryOut.config.plugins[2].name, "rewrite");
 
     LoadResult smtp = loadConfigFile(root / "config/smtp-backend.example.yaml");
     EXPECT_THAT(errors(smtp), ElementsAre());
