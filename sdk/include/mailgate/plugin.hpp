@@ -49,6 +49,7 @@
 #include <exception>
 #include <iterator>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -491,8 +492,11 @@ class ConfigErrors {
 };
 
 namespace detail {
-// The host of the plugin being created, for Plugin's constructor (create runs on one thread).
-inline thread_local const mg_host* creating_host = nullptr;
+// The host of the plugin being created, for Plugin's constructor. Not thread_local: a plugin
+// library is unloaded with dlclose, and a TLS block of an unloaded library is left dangling in
+// each thread (LeakSanitizer, for one, crashes walking it). Creates are serialized instead.
+inline std::mutex creating_mutex;
+inline const mg_host* creating_host = nullptr;
 }  // namespace detail
 
 /**
@@ -694,10 +698,13 @@ std::unique_ptr<T> construct(std::string_view yaml, ConfigErrors& errors) {
 
 // Resets the creating host however construction ends.
 struct CreatingHostScope {
-    explicit CreatingHostScope(const mg_host* host) noexcept { creating_host = host; }
+    explicit CreatingHostScope(const mg_host* host) noexcept : lock(creating_mutex) {
+        creating_host = host;
+    }
     ~CreatingHostScope() { creating_host = nullptr; }
     CreatingHostScope(const CreatingHostScope&) = delete;
     CreatingHostScope& operator=(const CreatingHostScope&) = delete;
+    std::lock_guard<std::mutex> lock;
 };
 
 inline void report_noexcept(ConfigErrors& errors, std::string_view path,
