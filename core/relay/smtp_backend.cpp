@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <utility>
 
 #include "core/ops/log.hpp"
 #include "core/ops/metrics.hpp"
@@ -166,6 +167,12 @@ SmtpBackend::~SmtpBackend() = default;
 awaitable<smtp::Reply> SmtpBackend::mailFrom(const filter::Transaction& transaction) {
     const ops::metrics::BackendTimer timer(ops::metrics::BackendStep::MailFrom);
     accepted_rcpts_.clear();
+    pending_mail_.clear();
+    co_return co_await openTransaction(transaction, true);
+}
+
+awaitable<smtp::Reply> SmtpBackend::openTransaction(const filter::Transaction& transaction,
+                                                    bool may_defer) {
     // A kept connection may have been closed by the backend meanwhile: one fresh retry.
     for (int attempt = 0; attempt < 2; ++attempt) {
         if (connected_ && !reusable()) {
@@ -198,6 +205,12 @@ awaitable<smtp::Reply> SmtpBackend::mailFrom(const filter::Transaction& transact
         }
         if (refused) {
             co_return *refused;
+        }
+        if (may_defer && capabilities_.pipelining) {
+            // MAIL goes out with the first RCPT, in one write (RFC 2920): a round trip less.
+            pending_mail_ = mailCommand(transaction);
+            pending_on_kept_ = reused;
+            co_return smtp::Reply(250, "2.1.0", "Ok");
         }
         auto reply = co_await command(mailCommand(transaction), config_.command_timeout);
         // A kept connection the backend has meanwhile given up on (421 on idle timeout, or
@@ -235,21 +248,80 @@ awaitable<smtp::Reply> SmtpBackend::rcptTo(const filter::Transaction& transactio
     if (!capabilities_.smtputf8 && smtp::hasNonAscii(recipient)) {
         co_return utf8NotSupported();
     }
-    std::string line = "RCPT TO:<" + recipient + ">\r\n";
-    auto reply = co_await command(line, config_.command_timeout);
+    const std::string line = "RCPT TO:<" + recipient + ">\r\n";
+    if (!pending_mail_.empty()) {
+        co_return co_await mailThenRcpt(transaction, recipient, line);
+    }
+    std::optional<smtp::Reply> reply = co_await command(line, config_.command_timeout);
+    co_return rcptResult(std::move(reply), recipient);
+}
+
+smtp::Reply SmtpBackend::rcptResult(std::optional<smtp::Reply> reply,
+                                    const std::string& recipient) {
     if (!reply) {
-        co_return lostReply(last_timed_out_);
+        return lostReply(last_timed_out_);
     }
     if (reply->positive() && (reply->code < 300)) {
         accepted_rcpts_.push_back(recipient);
     }
-    co_return finishCommand(std::move(*reply), "2.1.5");
+    return finishCommand(std::move(*reply), "2.1.5");
+}
+
+// The deferred MAIL and the first RCPT in one write; the client hears a refused sender at this
+// RCPT (and at each later one: MAIL is tried again with it), as with routes.
+awaitable<smtp::Reply> SmtpBackend::mailThenRcpt(const filter::Transaction& transaction,
+                                                 const std::string& recipient,
+                                                 const std::string& rcpt_line) {
+    const std::string mail_line = std::exchange(pending_mail_, std::string());
+    const bool kept = pending_on_kept_;
+    std::optional<smtp::Reply> mail_reply;
+    std::optional<smtp::Reply> rcpt_reply;
+    const std::string both = mail_line + rcpt_line;
+    if (co_await writeCommand(both, config_.command_timeout)) {
+        mail_reply = co_await readReply(config_.command_timeout);
+        if (mail_reply) {
+            rcpt_reply = co_await readReply(config_.command_timeout);
+        }
+    }
+    if (kept && (!mail_reply || mail_reply->code == 421)) {
+        // A kept connection the backend has meanwhile given up on: start afresh once, in
+        // lockstep this time.
+        close();
+        smtp::Reply opened = co_await openTransaction(transaction, false);
+        if (!opened.positive()) {
+            co_return opened;
+        }
+        std::optional<smtp::Reply> reply = co_await command(rcpt_line, config_.command_timeout);
+        co_return rcptResult(std::move(reply), recipient);
+    }
+    if (!mail_reply) {
+        co_return lostReply(last_timed_out_);
+    }
+    const bool mail_taken = mail_reply->code / 100 == 2;
+    if (!rcpt_reply || !in_.empty() || (!mail_taken && rcpt_reply->positive())) {
+        // A reply missing, one too many, or a recipient taken without a sender: out of step.
+        close();
+        rcpt_reply.reset();
+    }
+    if (!mail_taken) {
+        smtp::Reply answer = finishCommand(std::move(*mail_reply), "2.1.0");
+        if (needs_reset_) {
+            close();  // a 3xx to MAIL: out of step
+        }
+        if (connected_) {
+            pending_mail_ = mail_line;
+            pending_on_kept_ = false;
+        }
+        co_return answer;
+    }
+    ++transactions_on_connection_;
+    co_return rcptResult(std::move(rcpt_reply), recipient);
 }
 
 awaitable<smtp::Reply> SmtpBackend::data(const filter::Transaction& transaction,
                                          const OutgoingMessage& message) {
     const ops::metrics::BackendTimer timer(ops::metrics::BackendStep::Data);
-    if (!connected_) {
+    if (!connected_ || !pending_mail_.empty()) {
         co_return lostReply(last_timed_out_);
     }
     auto go_ahead = co_await command("DATA\r\n", config_.command_timeout);
@@ -407,6 +479,10 @@ awaitable<bool> SmtpBackend::writeAll(std::string& bytes) {
 awaitable<void> SmtpBackend::reset() {
     needs_reset_ = false;
     accepted_rcpts_.clear();
+    if (!pending_mail_.empty()) {
+        pending_mail_.clear();  // MAIL never went out (or was refused): nothing to reset
+        co_return;
+    }
     if (!connected_) {
         co_return;
     }
@@ -796,15 +872,15 @@ SmtpBackend::Capabilities SmtpBackend::parseCapabilities(const smtp::Reply& ehlo
     return capabilities;
 }
 
-awaitable<std::optional<smtp::Reply>> SmtpBackend::command(std::string_view text,
-                                                           std::chrono::milliseconds timeout) {
+awaitable<bool> SmtpBackend::writeCommand(std::string_view text,
+                                          std::chrono::milliseconds timeout) {
     if (!in_.empty()) {
         // The backend said something we did not ask for: its answers would be off by one.
         ops::logLine(ops::LogLevel::Warning, session_.id,
                      "backend " + current_server_ + ": unexpected data, closing the connection");
         last_timed_out_ = false;
         close();
-        co_return std::nullopt;
+        co_return false;
     }
     deadline_.arm(timeout);
     const error_code write_error =
@@ -812,6 +888,14 @@ awaitable<std::optional<smtp::Reply>> SmtpBackend::command(std::string_view text
     if (write_error) {
         last_timed_out_ = deadline_.expired();
         close();
+        co_return false;
+    }
+    co_return true;
+}
+
+awaitable<std::optional<smtp::Reply>> SmtpBackend::command(std::string_view text,
+                                                           std::chrono::milliseconds timeout) {
+    if (!co_await writeCommand(text, timeout)) {
         co_return std::nullopt;
     }
     auto reply = co_await readReply(timeout);
@@ -865,6 +949,7 @@ void SmtpBackend::close() {
     }
     connected_ = false;
     needs_reset_ = false;
+    pending_mail_.clear();
     bound_identity_.clear();
     transactions_on_connection_ = 0;
     in_.clear();

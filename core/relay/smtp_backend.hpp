@@ -15,13 +15,13 @@
 namespace mailgate::relay {
 
 // An SMTP or LMTP client to one backend group, in lockstep with the client session like
-// Postfix's smtpd_proxy: MAIL and each RCPT are relayed as they arrive so the backend's own
-// answers reach the client; the message goes out in one dot-stuffed write after the
-// end-of-message plugins. Servers are picked by the Router (failover or round robin, skipping
-// servers marked down); the connection is kept for the session's next message, within
-// max_messages_per_connection and max_connection_age, and only for the same client identity
-// once XCLIENT has bound it to one. With the route's tls, STARTTLS comes right after the first
-// EHLO, before XCLIENT (EHLO, STARTTLS, EHLO, XCLIENT, EHLO, as Postfix expects).
+// Postfix's smtpd_proxy: each RCPT is relayed as it arrives so the backend's own answers reach
+// the client (MAIL goes with the first RCPT when the backend offers PIPELINING); the message goes
+// out in one dot-stuffed write after the end-of-message plugins. Servers are picked by the Router
+// (failover or round robin, skipping servers marked down); the connection is kept for the session's
+// next message, within max_messages_per_connection and max_connection_age, and only for the same
+// client identity once XCLIENT has bound it to one. With the route's tls, STARTTLS comes right
+// after the first EHLO, before XCLIENT (EHLO, STARTTLS, EHLO, XCLIENT, EHLO, as Postfix expects).
 class SmtpBackend final : public Backend {
   public:
     // `tls` is the route's client TLS context; null for tls: none.
@@ -52,6 +52,12 @@ class SmtpBackend final : public Backend {
     };
     using Socket = asio::generic::stream_protocol::socket;
 
+    // MAIL (connecting first when needed); with `may_defer` and PIPELINING it is kept in
+    // pending_mail_ for the first RCPT and answered 250 here.
+    awaitable<smtp::Reply> openTransaction(const filter::Transaction& transaction, bool may_defer);
+    awaitable<smtp::Reply> mailThenRcpt(const filter::Transaction& transaction,
+                                        const std::string& recipient, const std::string& rcpt_line);
+    smtp::Reply rcptResult(std::optional<smtp::Reply> reply, const std::string& recipient);
     awaitable<bool> connect();
     // With `use_tls`, STARTTLS per the route's tls; `retry_plain` is set when an opportunistic
     // handshake failed, so the caller may try the same server again without TLS.
@@ -68,6 +74,9 @@ class SmtpBackend final : public Backend {
     awaitable<std::optional<smtp::Reply>> forwardClientForTransaction(
         const filter::Transaction& transaction);
     bool reusable();
+    // Writes `text` (after checking that the backend has not spoken out of turn); false, with
+    // the connection closed, when that failed.
+    awaitable<bool> writeCommand(std::string_view text, std::chrono::milliseconds timeout);
     // Writes `text` and reads one reply; nullopt when the connection failed or timed out.
     awaitable<std::optional<smtp::Reply>> command(std::string_view text,
                                                   std::chrono::milliseconds timeout);
@@ -98,6 +107,8 @@ class SmtpBackend final : public Backend {
     size_t transactions_on_connection_ = 0;
     std::string bound_identity_;               // the client XCLIENT named; empty without XCLIENT
     std::vector<std::string> accepted_rcpts_;  // RCPTs the backend took in this transaction
+    std::string pending_mail_;      // MAIL waiting to go out with the first RCPT (PIPELINING)
+    bool pending_on_kept_ = false;  // ... on a connection kept from an earlier transaction
     bool connected_ = false;
     bool needs_reset_ = false;
     bool last_timed_out_ = false;
