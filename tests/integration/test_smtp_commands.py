@@ -88,6 +88,8 @@ def test_mail_from_without_brackets(gw, module_backend):
         open_session(client)
         reply = client.command("MAIL FROM:user@example.com")
         assert reply.code == 250, str(reply)
+        # The backend offers PIPELINING: MAIL goes out with the first RCPT.
+        assert client.command("RCPT TO:<rcpt@example.test>").code == 250
         client.command("QUIT")
     mails = module_backend.wait_for_command("MAIL FROM:")
     assert any("user@example.com" in line for line in mails), mails
