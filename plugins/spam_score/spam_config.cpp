@@ -238,7 +238,8 @@ void linkRules(YamlReader& reader, SpamConfig& config, const std::vector<Located
 }
 
 void readRoot(YamlReader& reader, const YAML::Node& root, SpamConfig& config) {
-    if (!reader.checkMap(root, "", {"hostname", "rules", "rules_file", "actions", "mime"})) {
+    if (!reader.checkMap(root, "",
+                         {"hostname", "rules", "rules_file", "actions", "mime", "scanners"})) {
         return;
     }
     if (const YAML::Node node = root["hostname"]) {
@@ -259,6 +260,9 @@ void readRoot(YamlReader& reader, const YAML::Node& root, SpamConfig& config) {
     }
     if (const YAML::Node node = root["mime"]) {
         readMime(reader, node, config.mime);
+    }
+    if (const YAML::Node node = root["scanners"]) {
+        readScanners(reader, node, config.scanners);
     }
     if (reader.empty()) {
         linkRules(reader, config, origins, inline_count, file, file_node);

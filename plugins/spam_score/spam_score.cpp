@@ -8,14 +8,16 @@
 #include "actions.hpp"
 #include "message_facts.hpp"
 #include "mime_text.hpp"
+#include "scanners.hpp"
 #include "spam_config.hpp"
 
 namespace mailgate::spam_score {
 
 class SpamScore : public sdk::Plugin {
   public:
-    // Regex matching and MIME decoding are CPU work bounded by the message size: no blocking.
-    static constexpr bool nonblocking = true;
+    // Not `nonblocking`: external scanners are asked with blocking sockets (bounded by their
+    // timeouts), so the hook runs on the host's worker pool, never on an I/O thread.
+    static constexpr bool nonblocking = false;
     static constexpr std::uint32_t edits = MG_EDIT_ADD_HEADER | MG_EDIT_CHANGE_HEADER;
 
     SpamScore(std::string_view yaml, sdk::ConfigErrors& errors) {
@@ -40,11 +42,17 @@ class SpamScore : public sdk::Plugin {
                                        rule.description.empty() ? rule.name : rule.description));
             }
         }
+        const ScannersOutcome scanned = runScanners(config_.scanners, session);
         const double score = session.score();
-        const sdk::Verdict verdict = applyActions(config_.actions, session);
-        session.log(sdk::LogLevel::Info,
-                    "score=" + formatScore(score) +
-                        " action=" + std::string(actionName(chooseAction(config_.actions, score))));
+        if (scanned.tempfail) {
+            session.log(sdk::LogLevel::Info,
+                        "score=" + formatScore(score) + " action=tempfail" + scanned.summary);
+            return session.tempfail(451, "4.3.0", "Content scanner unavailable, try again later");
+        }
+        const Action action = chooseAction(config_.actions, score, scanned.floor);
+        const sdk::Verdict verdict = applyActions(config_.actions, session, scanned.floor);
+        session.log(sdk::LogLevel::Info, "score=" + formatScore(score) + " action=" +
+                                             std::string(actionName(action)) + scanned.summary);
         return verdict;
     }
 

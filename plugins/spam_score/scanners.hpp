@@ -1,0 +1,33 @@
+#pragma once
+
+#include <mailgate/plugin.hpp>
+
+#include <string>
+#include <vector>
+
+#include "actions.hpp"
+#include "scan_result.hpp"
+#include "scanner_config.hpp"
+
+// Runs the configured scanners one after the other and adds what they found to the session:
+// the weighted score as symbol NAME, their own symbols (prefixed) with score 0, NAME_FAIL for a
+// failure that is ignored.
+namespace mailgate::spam_score {
+
+struct ScannersOutcome {
+    Action floor = Action::None;  // the strongest scanner verdict followed (Rspamd's action)
+    bool tempfail = false;        // a scanner failed and its on_failure is tempfail
+    std::string summary;          // " SPAMD=1004.20 RSPAMD=failed", for the log line
+};
+
+ScannersOutcome runScanners(const std::vector<ScannerConfig>& scanners,
+                            const sdk::Session& session);
+
+// What one scan result adds to the session and the outcome (also used by the tests).
+void applyScanResult(const ScannerConfig& scanner, const ScanResult& result,
+                     const sdk::Session& session, ScannersOutcome& outcome);
+
+// A symbol name the host accepts (printable ASCII without spaces, 1-64 octets).
+bool validSymbolName(std::string_view name);
+
+}  // namespace mailgate::spam_score
