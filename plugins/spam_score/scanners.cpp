@@ -61,7 +61,7 @@ void applyScanResult(const ScannerConfig& scanner, const ScanResult& result,
             scanner.name + "_FAIL", 0, describe(scanner) + " failed: " + printable(result.error)));
         return;
     }
-    const double weighted = result.score * scanner.weight;
+    const double weighted = result.score * scanner.weight + 0.0;  // + 0.0: no "-0.00"
     std::string description =
         describe(scanner) + ": " + formatScore(result.score) + "/" + formatScore(result.required);
     if (!result.action.empty()) {
