@@ -1,6 +1,7 @@
 // spam_score: rules add named symbols with weights; the total decides. See README.md.
 #include <mailgate/plugin.hpp>
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
@@ -12,6 +13,8 @@
 #include "spam_config.hpp"
 
 namespace mailgate::spam_score {
+
+constexpr std::chrono::milliseconds kDefaultHookTimeout = std::chrono::seconds(30);
 
 class SpamScore : public sdk::Plugin {
   public:
@@ -27,6 +30,7 @@ class SpamScore : public sdk::Plugin {
         }
         config_ = std::move(parsed.config);
         warnWithoutHostname(errors);
+        warnAboutTimeouts(errors);
         initMime();
     }
 
@@ -57,6 +61,21 @@ class SpamScore : public sdk::Plugin {
     }
 
   private:
+    // The host's hook timeout (the plugin entry's `timeout`, 30s unless set) must outlast the
+    // scanners, or a hung scanner ends in the plugin's on_error instead of its on_failure.
+    void warnAboutTimeouts(const sdk::ConfigErrors& errors) const {
+        std::chrono::milliseconds total{0};
+        for (const ScannerConfig& scanner : config_.scanners) {
+            total += scanner.timeout;
+        }
+        if (total >= kDefaultHookTimeout) {
+            errors.log(sdk::LogLevel::Warning,
+                       "spam_score: the scanners' timeouts add up to " +
+                           std::to_string(total.count()) +
+                           "ms: set the plugin entry's timeout above that (default 30s)");
+        }
+    }
+
     void warnWithoutHostname(const sdk::ConfigErrors& errors) const {
         if (!config_.rules.own_names.empty()) {
             return;

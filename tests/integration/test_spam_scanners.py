@@ -303,3 +303,12 @@ def test_scanner_config_errors_are_located(build, mailgate_binary, tmp_path):
                      result.stderr), result.stderr
     assert re.search(rf"{path}:{timeout_line}:\d+: .*scanners\[1\]\.timeout.*must be a duration",
                      result.stderr), result.stderr
+
+
+def test_long_timeouts_are_warned_about(start_gateway, build, spamd):
+    """Scanner timeouts adding up to the host's default hook timeout (30s) get a warning."""
+    gw = start(start_gateway, build, [
+        {"type": "spamd", "address": spamd.address, "timeout": "20s"},
+        {"type": "spamd", "address": spamd.address, "timeout": "10s", "name": "SPAMD2"}])
+    assert "spam_score: the scanners' timeouts add up to 30000ms: set the plugin entry's " \
+        "timeout above that (default 30s)" in gw.log_text(), gw.log_text()
