@@ -1,6 +1,9 @@
 #include "scanner_client.hpp"
 
+#include <ctime>
+
 #include "spamd_protocol.hpp"
+#include "trace_header.hpp"
 
 namespace mailgate::spam_score {
 namespace {
@@ -49,8 +52,10 @@ ScanResult readRspamdReply(ScannerSocket& socket, Clock::time_point deadline) {
 
 }  // namespace
 
-MessageText messageText(const sdk::Session& session) {
+MessageText messageText(const sdk::Session& session, std::string_view hostname) {
     MessageText text;
+    text.trace = traceHeader({session.helo(), session.client_address(), hostname,
+                              session.session_id(), std::time(nullptr)});
     for (const sdk::Header& field : session.headers()) {
         text.header_section.append(field.name).append(":").append(field.value).append("\r\n");
     }
@@ -80,11 +85,13 @@ ScanResult scanMessage(const ScannerConfig& scanner, const MessageText& message,
         return ScanResult::failure(withTimeout(std::move(error), scanner));
     }
     const bool spamd = scanner.type == ScannerType::Spamd;
-    const std::string head = spamd ? spamdRequestHead(message.size())
+    // Rspamd has the envelope in its request headers; spamd finds the client in the trace.
+    const std::string_view trace = spamd ? std::string_view(message.trace) : std::string_view();
+    const std::string head = spamd ? spamdRequestHead(trace.size() + message.size())
                                    : rspamdRequestHead(scanner.address, message.size(),
                                                        scanner.envelope ? &envelope : nullptr);
     for (const std::string_view part :
-         {std::string_view(head), std::string_view(message.header_section), message.body}) {
+         {std::string_view(head), trace, std::string_view(message.header_section), message.body}) {
         if (std::string error = socket.send(part, deadline); !error.empty()) {
             return ScanResult::failure(withTimeout(std::move(error), scanner));
         }

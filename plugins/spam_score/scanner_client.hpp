@@ -18,13 +18,16 @@ namespace mailgate::spam_score {
 // plugins) and a view of the body, which the host keeps in memory or maps from its spill file
 // (so it is sent without being copied).
 struct MessageText {
+    std::string trace;           // our Received field, for spamd only (see trace_header.hpp)
     std::string header_section;  // "Name: value\r\n" ... "\r\n"
     std::string_view body;
 
+    // What is sent (and compared with max_size): the trace is not counted.
     std::uint64_t size() const { return header_section.size() + body.size(); }
 };
 
-MessageText messageText(const sdk::Session& session);
+// `hostname`: our own name for the trace field.
+MessageText messageText(const sdk::Session& session, std::string_view hostname);
 RspamdEnvelope envelopeOf(const sdk::Session& session);
 
 ScanResult scanMessage(const ScannerConfig& scanner, const MessageText& message,

@@ -55,8 +55,8 @@ std::string ScannerSocket::connectOne(const SocketAddress& address, Clock::time_
     if (::connect(fd_, reinterpret_cast<const sockaddr*>(&address.storage), address.length) == 0) {
         return "";
     }
-    if (errno != EINPROGRESS) {
-        return "connect to " + address.text + ": " + std::strerror(errno);
+    if (const int error = errno; error != EINPROGRESS) {
+        return "connect to " + address.text + ": " + std::strerror(error);
     }
     if (std::string error = wait(POLLOUT, deadline, "the connection"); !error.empty()) {
         return "connect to " + address.text + ": " + error;

@@ -79,13 +79,13 @@ void applyScanResult(const ScannerConfig& scanner, const ScanResult& result,
     }
 }
 
-ScannersOutcome runScanners(const std::vector<ScannerConfig>& scanners,
-                            const sdk::Session& session) {
+ScannersOutcome runScanners(const std::vector<ScannerConfig>& scanners, const sdk::Session& session,
+                            std::string_view hostname) {
     ScannersOutcome outcome;
     if (scanners.empty()) {
         return outcome;
     }
-    const MessageText text = messageText(session);
+    const MessageText text = messageText(session, hostname);
     std::optional<RspamdEnvelope> envelope;
     for (const ScannerConfig& scanner : scanners) {
         if (text.size() > scanner.max_size) {

@@ -20,8 +20,9 @@ struct ScannersOutcome {
     std::string summary;          // " SPAMD=1004.20 RSPAMD=failed", for the log line
 };
 
-ScannersOutcome runScanners(const std::vector<ScannerConfig>& scanners,
-                            const sdk::Session& session);
+// `hostname`: our own name, for the Received field spamd gets.
+ScannersOutcome runScanners(const std::vector<ScannerConfig>& scanners, const sdk::Session& session,
+                            std::string_view hostname);
 
 // What one scan result adds to the session and the outcome (also used by the tests).
 void applyScanResult(const ScannerConfig& scanner, const ScanResult& result,

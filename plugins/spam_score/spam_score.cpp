@@ -46,7 +46,9 @@ class SpamScore : public sdk::Plugin {
                                        rule.description.empty() ? rule.name : rule.description));
             }
         }
-        const ScannersOutcome scanned = runScanners(config_.scanners, session);
+        const ScannersOutcome scanned = runScanners(
+            config_.scanners, session,
+            config_.rules.own_names.empty() ? "localhost" : config_.rules.own_names.front());
         const double score = session.score();
         if (scanned.tempfail) {
             session.log(sdk::LogLevel::Info,

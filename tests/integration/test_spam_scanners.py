@@ -132,7 +132,7 @@ def test_spamd_gtube_is_rejected(start_gateway, build, backend, spamd):
     reply = deliver(gw, GTUBE_MESSAGE)
     assert (reply.code, reply.enhanced) == (550, "5.7.1"), str(reply)
     assert backend.transactions == []
-    assert re.search(r"score=10\d\d\.\d\d action=reject SPAMD=10\d\d\.\d\d", gw.log_text()), \
+    assert re.search(r"score=\d{3,4}\.\d\d action=reject SPAMD=\d{3,4}\.\d\d", gw.log_text()), \
         gw.log_text()
     assert "checking message <gtube@remote.example>" in spamd.log_text()
 
@@ -151,6 +151,9 @@ def test_spamd_clean_message_passes_with_symbols(start_gateway, build, backend, 
     assert tests[0] == "SPAMD" and len(tests) > 1, headers
     assert all(name.startswith("SA:") for name in tests[1:]), headers
     assert f"SPAMD={score:.2f}" in gw.log_text()
+    # Our Received field told SpamAssassin the client (127.0.0.1: trusted) and that it came
+    # over one relay, as in the backend's copy.
+    assert "SA:ALL_TRUSTED" in tests and "SA:NO_RELAYS" not in tests, headers
     assert "checking message <clean-1@remote.example>" in spamd.log_text()
 
 
@@ -165,7 +168,7 @@ def test_spamd_weight_and_two_scanners(start_gateway, build, backend, spamd):
     match = re.search(r"SPAMD=(\d+\.\d\d) SPAMD_HALF=(\d+\.\d\d)", gw.log_text())
     assert match, gw.log_text()
     full, half = float(match.group(1)), float(match.group(2))
-    assert full >= 1000 and abs(half - full / 2) < 0.01
+    assert full >= 990 and abs(half - full / 2) < 0.01
     assert abs(float(headers["X-Spam-Score"]) - (full + half)) < 0.02, headers
     tests = listed_symbols(headers["X-Spam-Status"])
     assert "SA:GTUBE" in tests and "SA2:GTUBE" in tests and headers["X-Spam-Flag"] == "YES"
@@ -181,8 +184,9 @@ def test_spamd_spilled_message_is_streamed(start_gateway, build, backend, spamd)
                                        "max_size": "4MB"}], actions={"reject": 15})
     reply = deliver(gw, message)
     assert reply.code == 550, str(reply)
-    assert re.search(rf"identified spam \(.*\) for .* {len(message)} bytes", spamd.log_text()), \
-        spamd.log_text()[-2000:]
+    sizes = [int(size) for size in re.findall(r"identified spam \(.*\) for .* (\d+) bytes",
+                                              spamd.log_text())]
+    assert sizes and max(sizes) > len(message), spamd.log_text()[-2000:]
 
 
 def test_oversized_message_is_not_scanned(start_gateway, build, backend, spamd):

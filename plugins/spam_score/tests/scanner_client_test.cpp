@@ -69,10 +69,15 @@ void answerOnce(int listen_fd, std::string reply, std::string& request) {
 }
 
 MessageText message(const std::string& body) {
-    return MessageText{"Subject: test\r\n\r\n", body};
+    MessageText text;
+    text.trace = "Received: from a ([192.0.2.1])\r\n";
+    text.header_section = "Subject: test\r\n\r\n";
+    text.body = body;
+    return text;
 }
 
-// spamd: the request carries the exact length and the whole body; the reply is parsed.
+// spamd: the request carries the exact length, our Received field first and the whole body;
+// the reply is parsed.
 TEST(ScannerClientTest, SpamdExchange) {
     Listener listener;
     std::string request;
@@ -87,13 +92,15 @@ TEST(ScannerClientTest, SpamdExchange) {
     peer.join();
     ASSERT_TRUE(result.ok) << result.error;
     EXPECT_DOUBLE_EQ(result.score, 8.5);
+    const std::string start = "Received: from a ([192.0.2.1])\r\nSubject: test\r\n\r\n";
     const std::string head =
-        "SYMBOLS SPAMC/1.5\r\nContent-length: " + std::to_string(17 + body.size()) + "\r\n\r\n";
-    EXPECT_EQ(request.size(), head.size() + 17 + body.size());
-    EXPECT_EQ(request.substr(0, head.size() + 17), head + "Subject: test\r\n\r\n");
+        "SYMBOLS SPAMC/1.5\r\nContent-length: " + std::to_string(start.size() + body.size()) +
+        "\r\n\r\n";
+    EXPECT_EQ(request.size(), head.size() + start.size() + body.size());
+    EXPECT_EQ(request.substr(0, head.size() + start.size()), head + start);
 }
 
-// Rspamd: the envelope in the request headers, the JSON reply parsed.
+// Rspamd: the envelope in the request headers (no Received field), the JSON reply parsed.
 TEST(ScannerClientTest, RspamdExchange) {
     Listener listener;
     std::string request;
