@@ -79,6 +79,18 @@ void applyScanResult(const ScannerConfig& scanner, const ScanResult& result,
     }
 }
 
+ScannersOutcome failAll(const std::vector<ScannerConfig>& scanners, const sdk::Session& session,
+                        const std::string& reason) {
+    ScannersOutcome outcome;
+    for (const ScannerConfig& scanner : scanners) {
+        applyScanResult(scanner, ScanResult::failure(reason), session, outcome);
+        if (outcome.tempfail) {
+            break;
+        }
+    }
+    return outcome;
+}
+
 ScannersOutcome runScanners(const std::vector<ScannerConfig>& scanners, const sdk::Session& session,
                             std::string_view hostname) {
     ScannersOutcome outcome;

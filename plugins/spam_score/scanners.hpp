@@ -24,6 +24,11 @@ struct ScannersOutcome {
 ScannersOutcome runScanners(const std::vector<ScannerConfig>& scanners, const sdk::Session& session,
                             std::string_view hostname);
 
+// Every scanner failed for `reason` without being asked (too many scans at once): each one's
+// on_failure applies, as for any failure.
+ScannersOutcome failAll(const std::vector<ScannerConfig>& scanners, const sdk::Session& session,
+                        const std::string& reason);
+
 // What one scan result adds to the session and the outcome (also used by the tests).
 void applyScanResult(const ScannerConfig& scanner, const ScanResult& result,
                      const sdk::Session& session, ScannersOutcome& outcome);

@@ -9,6 +9,7 @@
 #include "actions.hpp"
 #include "message_facts.hpp"
 #include "mime_text.hpp"
+#include "scan_threads.hpp"
 #include "scanners.hpp"
 #include "spam_config.hpp"
 
@@ -18,23 +19,53 @@ constexpr std::chrono::milliseconds kDefaultHookTimeout = std::chrono::seconds(3
 
 class SpamScore : public sdk::Plugin {
   public:
-    // Not `nonblocking`: external scanners are asked with blocking sockets (bounded by their
-    // timeouts), so the hook runs on the host's worker pool, never on an I/O thread.
-    static constexpr bool nonblocking = false;
+    // Regex matching and MIME decoding are CPU work bounded by the message size: no blocking.
+    // External scanners are asked on threads of our own while the hook is pending.
+    static constexpr bool nonblocking = true;
     static constexpr std::uint32_t edits = MG_EDIT_ADD_HEADER | MG_EDIT_CHANGE_HEADER;
 
-    SpamScore(std::string_view yaml, sdk::ConfigErrors& errors) {
-        ConfigParseResult parsed = parseSpamConfig(yaml);
-        for (const auto& error : parsed.errors) {
-            errors.add(error.path, error.message);
-        }
-        config_ = std::move(parsed.config);
+    SpamScore(std::string_view yaml, sdk::ConfigErrors& errors)
+        : config_(configFrom(yaml, errors)), threads_(config_.max_concurrent_scans) {
         warnWithoutHostname(errors);
         warnAboutTimeouts(errors);
         initMime();
     }
 
     sdk::Verdict on_end_of_message(sdk::Session& session) const override {
+        addRuleSymbols(session);
+        if (config_.scanners.empty()) {
+            return decide(session, ScannersOutcome{});
+        }
+        const sdk::Completion completion(session);
+        const bool started = threads_.tryStart([this, completion] {
+            const sdk::Session pending = completion.session();
+            sdk::Verdict verdict = sdk::Verdict::Error;
+            try {
+                verdict = decide(pending, runScanners(config_.scanners, pending, ourName()));
+            } catch (...) {
+                pending.log(sdk::LogLevel::Error, "scanning failed (out of memory?)");
+            }
+            static_cast<void>(completion.complete(verdict));
+        });
+        if (started) {
+            return sdk::Verdict::Pending;
+        }
+        return decide(session,
+                      failAll(config_.scanners, session,
+                              "not asked: already scanning max_concurrent_scans (" +
+                                  std::to_string(config_.max_concurrent_scans) + ") messages"));
+    }
+
+  private:
+    static SpamConfig configFrom(std::string_view yaml, sdk::ConfigErrors& errors) {
+        ConfigParseResult parsed = parseSpamConfig(yaml);
+        for (const auto& error : parsed.errors) {
+            errors.add(error.path, error.message);
+        }
+        return std::move(parsed.config);
+    }
+
+    void addRuleSymbols(const sdk::Session& session) const {
         const MessageFacts facts = gatherFacts(session, config_.rules, config_.mime);
         std::vector<bool> matched;
         config_.rules.evaluate(facts, matched);
@@ -46,9 +77,10 @@ class SpamScore : public sdk::Plugin {
                                        rule.description.empty() ? rule.name : rule.description));
             }
         }
-        const ScannersOutcome scanned = runScanners(
-            config_.scanners, session,
-            config_.rules.own_names.empty() ? "localhost" : config_.rules.own_names.front());
+    }
+
+    // The actions on the total, after the scanners (if any) have added theirs.
+    sdk::Verdict decide(const sdk::Session& session, const ScannersOutcome& scanned) const {
         const double score = session.score();
         if (scanned.tempfail) {
             session.log(sdk::LogLevel::Info,
@@ -62,7 +94,11 @@ class SpamScore : public sdk::Plugin {
         return verdict;
     }
 
-  private:
+    std::string_view ourName() const {
+        return config_.rules.own_names.empty() ? std::string_view("localhost")
+                                               : std::string_view(config_.rules.own_names.front());
+    }
+
     // The host's hook timeout (the plugin entry's `timeout`, 30s unless set) must outlast the
     // scanners, or a hung scanner ends in the plugin's on_error instead of its on_failure.
     void warnAboutTimeouts(const sdk::ConfigErrors& errors) const {
@@ -93,6 +129,7 @@ class SpamScore : public sdk::Plugin {
     }
 
     SpamConfig config_;
+    mutable ScanThreads threads_;  // last: destroyed first, waiting for running scans
 };
 
 }  // namespace mailgate::spam_score

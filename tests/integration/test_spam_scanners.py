@@ -273,8 +273,9 @@ def test_scanner_down(start_gateway, build, backend, kind, policy):
 @pytest.mark.parametrize("policy", ["ignore", "tempfail"])
 def test_scanner_timeout(start_gateway, build, backend, silent_server, kind, policy):
     """A scanner that accepts and never answers: the policy applies after its timeout (1s)."""
-    gw = start(start_gateway, build, [{"type": kind, "address": f"127.0.0.1:{silent_server.port}",
-                                       "timeout": "1s", "on_failure": policy}])
+    silent = f"127.0.0.1:{silent_server.port}"
+    gw = start(start_gateway, build, [{"type": kind, "address": silent, "timeout": "1s",
+                                       "on_failure": policy}])
     with RawClient(gw.port, timeout=15) as client:
         open_session(client)
         begin = time.monotonic()
@@ -288,6 +289,55 @@ def test_scanner_timeout(start_gateway, build, backend, silent_server, kind, pol
     else:
         assert reply.code == 250, str(reply)
         assert f"tests={kind.upper()}_FAIL" in spam_headers(delivered(backend))["X-Spam-Status"]
+
+
+def test_scans_do_not_hold_io_threads(start_gateway, build, backend, silent_server):
+    """While scans wait on a silent scanner, other sessions are served at once: the waiting
+    happens on the plugin's own threads, not on mailgate's I/O threads (2 here)."""
+    silent = f"127.0.0.1:{silent_server.port}"
+    gw = start(start_gateway, build, [{"type": "spamd", "address": silent, "timeout": "3s"}])
+    replies = []
+    senders = [threading.Thread(target=lambda: replies.append(deliver(gw, CLEAN)))
+               for _ in range(3)]
+    for sender in senders:
+        sender.start()
+    deadline = time.monotonic() + 10
+    while len(silent_server.held) < 3 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert len(silent_server.held) == 3  # three scans are waiting now
+    for _ in range(4):
+        begin = time.monotonic()
+        with RawClient(gw.port, timeout=5) as client:
+            open_session(client)
+            assert client.command("NOOP").code == 250
+        assert time.monotonic() - begin < 1.5
+    for sender in senders:
+        sender.join(15)
+    assert [reply.code for reply in replies] == [250, 250, 250]
+
+
+def test_concurrent_scans_are_bounded(start_gateway, build, backend, silent_server):
+    """With max_concurrent_scans: 1 and one scan waiting, the next message is not scanned: its
+    on_failure applies at once (here tempfail), with the reason logged."""
+    silent = f"127.0.0.1:{silent_server.port}"
+    gw = start(start_gateway, build, [{"type": "spamd", "address": silent, "timeout": "3s",
+                                       "on_failure": "tempfail"}], max_concurrent_scans=1)
+    first = []
+    sender = threading.Thread(target=lambda: first.append(deliver(gw, CLEAN)))
+    sender.start()
+    deadline = time.monotonic() + 10
+    while not silent_server.held and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert silent_server.held
+    begin = time.monotonic()
+    reply = deliver(gw, CLEAN)
+    assert time.monotonic() - begin < 1.5
+    assert (reply.code, reply.enhanced) == (451, "4.3.0"), str(reply)
+    assert "not asked: already scanning max_concurrent_scans (1) messages" in gw.log_text(), \
+        gw.log_text()
+    sender.join(15)
+    assert first[0].code == 451  # the first one timed out: tempfail too
+    assert "timed out waiting for the reply (timeout 3000ms)" in gw.log_text()
 
 
 # --- config -------------------------------------------------------------------------------

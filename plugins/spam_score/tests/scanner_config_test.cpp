@@ -143,6 +143,15 @@ scanners:
               std::vector<std::string>{"scanners: must be a list of scanners"});
 }
 
+// max_concurrent_scans: 64 by default, 1 to 4096.
+TEST(ScannerConfigTest, MaxConcurrentScans) {
+    EXPECT_EQ(configFrom("hostname: mx").max_concurrent_scans, 64u);
+    EXPECT_EQ(configFrom("max_concurrent_scans: 5").max_concurrent_scans, 5u);
+    EXPECT_EQ(
+        errorsOf("max_concurrent_scans: 0"),
+        std::vector<std::string>{"max_concurrent_scans: must be a whole number from 1 to 4096"});
+}
+
 TEST(ScannerConfigTest, Durations) {
     EXPECT_EQ(parseDuration("250ms"), std::chrono::milliseconds(250));
     EXPECT_EQ(parseDuration("10s"), std::chrono::seconds(10));
