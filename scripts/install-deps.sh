@@ -21,6 +21,7 @@ PACKAGES=(
     libre2-dev  # the rewrite plugin's regexes
     libc-ares-dev dnsmasq-base  # the dnsbl plugin: c-ares to build, dnsmasq for its tests
     libgmime-3.0-dev  # the spam_score plugin's MIME decoding (it uses RE2 too)
+    spamd spamassassin rspamd  # real external scanners for the spam_score plugin's tests
 )
 
 missing=()
@@ -36,7 +37,23 @@ if [ "${#missing[@]}" -gt 0 ]; then
     # has no /etc/postfix/main.cf and never starts (its init script exits at once without one).
     echo "postfix postfix/main_mailer_type select No configuration" | $SUDO debconf-set-selections
     $SUDO apt-get update -qq
-    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+    # spamd and rspamd would start their system daemons on install: the tests run private
+    # instances on loopback instead. A policy-rc.d that denies every start (exit 101) keeps
+    # invoke-rc.d and deb-systemd-invoke from starting anything; it is removed afterwards
+    # unless the system already had one.
+    own_policy=""
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+        printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
+        $SUDO chmod 755 /usr/sbin/policy-rc.d
+        own_policy=1
+    fi
+    status=0
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+        "${missing[@]}" || status=$?
+    if [ -n "$own_policy" ]; then
+        $SUDO rm -f /usr/sbin/policy-rc.d
+    fi
+    [ "$status" -eq 0 ] || exit "$status"
 fi
 # Unpacks Debian packages into a folder without installing them: nothing is configured, no
 # service starts, nothing else on the system changes.

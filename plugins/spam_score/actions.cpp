@@ -59,14 +59,14 @@ void addHeaders(const Actions& actions, const sdk::Session& session, double scor
 
 }  // namespace
 
-Action chooseAction(const Actions& actions, double score) {
-    if (reached(actions.reject_score, score)) {
+Action chooseAction(const Actions& actions, double score, Action floor) {
+    if (floor == Action::Reject || reached(actions.reject_score, score)) {
         return Action::Reject;
     }
-    if (reached(actions.tempfail_score, score)) {
+    if (floor == Action::Tempfail || reached(actions.tempfail_score, score)) {
         return Action::Tempfail;
     }
-    if (reached(actions.quarantine_score, score)) {
+    if (floor == Action::Quarantine || reached(actions.quarantine_score, score)) {
         return Action::Quarantine;
     }
     return actions.add_headers || reached(actions.subject_prefix_score, score) ? Action::Tag
@@ -131,9 +131,9 @@ std::string prefixedSubject(std::string_view prefix, std::string_view value) {
     return std::string(prefix) + std::string(text);
 }
 
-sdk::Verdict applyActions(const Actions& actions, const sdk::Session& session) {
+sdk::Verdict applyActions(const Actions& actions, const sdk::Session& session, Action floor) {
     const double score = session.score();
-    const Action action = chooseAction(actions, score);
+    const Action action = chooseAction(actions, score, floor);
     switch (action) {
         case Action::Reject:
             return session.reject(actions.reject_reply.code, actions.reject_reply.enhanced,

@@ -18,7 +18,8 @@ struct SymbolView {
 
 enum class Action { None, Tag, Quarantine, Tempfail, Reject };
 
-Action chooseAction(const Actions& actions, double score);
+// The strongest action `score` reaches, and at least `floor` (a scanner's own verdict).
+Action chooseAction(const Actions& actions, double score, Action floor = Action::None);
 std::string_view actionName(Action action);
 
 // "12.50"
@@ -30,6 +31,7 @@ std::string spamStatus(const Actions& actions, double score,
 std::string prefixedSubject(std::string_view prefix, std::string_view value);
 
 // Applies the configured actions to the session; returns the verdict of the hook.
-sdk::Verdict applyActions(const Actions& actions, const sdk::Session& session);
+sdk::Verdict applyActions(const Actions& actions, const sdk::Session& session,
+                          Action floor = Action::None);
 
 }  // namespace mailgate::spam_score

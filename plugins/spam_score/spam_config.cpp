@@ -238,7 +238,9 @@ void linkRules(YamlReader& reader, SpamConfig& config, const std::vector<Located
 }
 
 void readRoot(YamlReader& reader, const YAML::Node& root, SpamConfig& config) {
-    if (!reader.checkMap(root, "", {"hostname", "rules", "rules_file", "actions", "mime"})) {
+    if (!reader.checkMap(root, "",
+                         {"hostname", "rules", "rules_file", "actions", "mime", "scanners",
+                          "max_concurrent_scans"})) {
         return;
     }
     if (const YAML::Node node = root["hostname"]) {
@@ -259,6 +261,13 @@ void readRoot(YamlReader& reader, const YAML::Node& root, SpamConfig& config) {
     }
     if (const YAML::Node node = root["mime"]) {
         readMime(reader, node, config.mime);
+    }
+    if (const YAML::Node node = root["scanners"]) {
+        readScanners(reader, node, config.scanners);
+    }
+    if (const YAML::Node node = root["max_concurrent_scans"]) {
+        config.max_concurrent_scans =
+            reader.count(node, "max_concurrent_scans", 1, 4096).value_or(64);
     }
     if (reader.empty()) {
         linkRules(reader, config, origins, inline_count, file, file_node);

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "rules.hpp"
+#include "scanner_config.hpp"
 
 // The plugin's YAML subtree (and its rules file) read into a compiled rule set and the actions,
 // with every mistake located by its path.
@@ -41,6 +42,8 @@ struct SpamConfig {
     RuleSet rules;
     Actions actions;
     MimeLimits mime;
+    std::vector<ScannerConfig> scanners;    // external daemons, asked in this order
+    std::size_t max_concurrent_scans = 64;  // messages being scanned at once (a thread each)
 };
 
 // A problem at `path` in the subtree ("rules[3].regex", "" for the subtree itself).

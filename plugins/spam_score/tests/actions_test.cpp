@@ -22,6 +22,16 @@ TEST(ActionsTest, ChooseAction) {
     EXPECT_EQ(chooseAction(actions, 1), Action::Tag);
 }
 
+// A scanner's own verdict is a floor: the score can only make it stronger.
+TEST(ActionsTest, ChooseActionWithFloor) {
+    Actions actions;
+    actions.reject_score = 15;
+    EXPECT_EQ(chooseAction(actions, 0, Action::Reject), Action::Reject);
+    EXPECT_EQ(chooseAction(actions, 0, Action::Tempfail), Action::Tempfail);
+    EXPECT_EQ(chooseAction(actions, 20, Action::Tempfail), Action::Reject);
+    EXPECT_EQ(chooseAction(actions, 0, Action::None), Action::Tag);
+}
+
 // X-Spam-Status lists the symbols, folded before the line grows past ~78 columns.
 TEST(ActionsTest, SpamStatus) {
     Actions actions;
