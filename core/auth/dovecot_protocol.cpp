@@ -177,7 +177,7 @@ std::string dovecotAuthLine(const DovecotAuthRequest& request) {
     line.reserve(128 +
                  2 * (request.session.size() + request.local_ip.size() + request.remote_ip.size()) +
                  encoded.size());
-    line += "AUTH\t" + std::to_string(request.id) + "\tPLAIN\tservice=smtp\tnologin";
+    line += "AUTH\t" + std::to_string(request.id) + "\tPLAIN\tservice=smtp\tnologin\tno-penalty";
     if (request.secured) {
         line += "\tsecured";
     }

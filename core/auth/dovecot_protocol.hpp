@@ -30,7 +30,9 @@ struct DovecotAuthRequest {
     std::string session;  // our session id, for Dovecot's log
 };
 
-// One "AUTH\t<id>\tPLAIN\tservice=smtp\tnologin..." line with the initial response. It holds the
+// One "AUTH\t<id>\tPLAIN\tservice=smtp\tnologin\tno-penalty..." line with the initial response.
+// no-penalty: mailgate limits failures itself (auth.max_failures); Dovecot's own penalty (up to
+// 15 s) would outlast dovecot_timeout and turn refusals into uncounted 454s. It holds the
 // password (in base64): the caller wipes it after sending.
 std::string dovecotAuthLine(const DovecotAuthRequest& request);
 

@@ -50,7 +50,7 @@ TEST(DovecotRequestTest, FormatsHelloAndAuth) {
     const std::string line = dovecotAuthLine(request);
     const std::string resp = encodeBase64(std::string("\0alice\0pa\tss\nword", 17));
     EXPECT_EQ(line,
-              "AUTH\t7\tPLAIN\tservice=smtp\tnologin\tsecured\tsession=s1\001tevil"
+              "AUTH\t7\tPLAIN\tservice=smtp\tnologin\tno-penalty\tsecured\tsession=s1\001tevil"
               "\tlip=127.0.0.1\trip=::1\tresp=" +
                   resp + "\n");
     request.secured = false;
@@ -58,7 +58,7 @@ TEST(DovecotRequestTest, FormatsHelloAndAuth) {
     request.local_ip.clear();
     request.remote_ip.clear();
     EXPECT_EQ(dovecotAuthLine(request),
-              "AUTH\t7\tPLAIN\tservice=smtp\tnologin\tresp=" + resp + "\n");
+              "AUTH\t7\tPLAIN\tservice=smtp\tnologin\tno-penalty\tresp=" + resp + "\n");
 }
 
 // Dovecot's real handshake ends at DONE; PLAIN must be offered.
