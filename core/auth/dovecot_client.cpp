@@ -38,6 +38,9 @@ std::string failure(const net::Deadline& deadline, std::chrono::milliseconds tim
     if (error == asio::error::eof) {
         return std::string("it closed the connection (") + doing + ")";
     }
+    if (error == asio::error::not_found) {  // async_read_until at the buffer's limit
+        return std::string(doing) + ": a line longer than " + std::to_string(kMaxLine) + " bytes";
+    }
     return std::string(doing) + ": " + error.message();
 }
 
