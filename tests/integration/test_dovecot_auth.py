@@ -174,6 +174,23 @@ def test_login_through_dovecot(start_gateway, pki, dovecot):
     assert gw.wait_for_log("AUTH LOGIN as bob@example.test from 127.0.0.1")
 
 
+def test_concurrent_auths_through_dovecot(start_gateway, pki, dovecot):
+    """Sessions authenticating at once each get their own connection to Dovecot (same CPID)."""
+    gw = dovecot_gateway(start_gateway, pki, dovecot.socket_path)
+    replies = []
+
+    def authenticate(index):
+        with tls_session(gw.port, pki) as client:
+            replies.append(client.command(plain("alice" if index % 2 else "bob")).code)
+
+    threads = [threading.Thread(target=authenticate, args=(i,)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert replies == [235] * 8, replies
+
+
 def test_wrong_passwords_are_535_and_counted(start_gateway, pki, dovecot):
     """Dovecot's FAIL is 535 and counts toward max_failures, then 421 for that address."""
     metrics_port = free_port()
