@@ -4,6 +4,7 @@ is missing, hangs or answers garbage. mailgate keeps the SMTP side; Dovecot chec
 and names the user; a Dovecot that cannot answer gives 454 and is not a failed password."""
 
 import base64
+import signal
 import socket
 import tempfile
 import threading
@@ -160,6 +161,17 @@ def test_plain_through_dovecot_sets_its_user(start_gateway, backend, pki, doveco
     assert "AUTH PLAIN as alice@example.test from 127.0.0.1" in log, log
     assert PASSWORD not in log and b64(PASSWORD) not in log
     assert PASSWORD not in dovecot.log_text()
+
+
+def test_dovecot_user_reaches_the_backend_in_xclient(start_gateway, backend, pki, dovecot):
+    """The backend learns Dovecot's canonical name, not the one the client typed."""
+    backend.ehlo_extra = ["XCLIENT NAME ADDR LOGIN"]
+    gw = dovecot_gateway(start_gateway, pki, dovecot.socket_path)
+    with tls_session(gw.port, pki) as client:
+        assert client.command(plain("alice")).code == 235
+        assert send_message(client, "alice@example.test", ["user@example.test"],
+                            CONTENT).code == 250
+    assert backend.wait_for_transactions(1)[0].xclient["LOGIN"] == "alice@example.test"
 
 
 def test_login_through_dovecot(start_gateway, pki, dovecot):
@@ -347,6 +359,26 @@ def test_garbage_from_dovecot_is_454(start_gateway, pki, fake_dovecot, answer, l
         assert_unavailable(client)
     assert gw.wait_for_log(logged), gw.log_text()
     assert PASSWORD not in gw.log_text()
+
+
+def test_reload_switches_to_dovecot(start_gateway, build, backend, pki, dovecot, tmp_path):
+    """SIGHUP from a users file to dovecot_socket: new sessions ask Dovecot."""
+    users = tmp_path / "users"
+    users.write_text("carol:$6$abcdefgh$" + "x" * 86 + "\n", encoding="utf-8")
+    gw = start_gateway(server={"tls": {"cert": str(pki.mx.cert), "key": str(pki.mx.key)}},
+                       auth={"users_file": str(users), "failure_delay": "0"})
+    with tls_session(gw.port, pki) as client:
+        assert client.command(plain("alice")).code == 535  # not in the users file
+    config = gateway_config(build, backend.port,
+                            server={"tls": {"cert": str(pki.mx.cert), "key": str(pki.mx.key)}},
+                            auth={"dovecot_socket": str(dovecot.socket_path),
+                                  "failure_delay": "0"})
+    write_config(gw.config_path, config, port=gw.port)
+    gw.send_signal(signal.SIGHUP)
+    assert gw.wait_for_log("configuration reloaded", timeout=10), gw.log_text()
+    with tls_session(gw.port, pki) as client:
+        assert client.command(plain("alice")).code == 235
+    assert gw.wait_for_log("AUTH PLAIN as alice@example.test")
 
 
 @pytest.mark.parametrize("auth, message", [
