@@ -12,7 +12,7 @@ SECONDS_EACH="${1:-${FUZZ_SECONDS:-60}}"
 shift || true
 TARGETS=("$@")
 if [ "${#TARGETS[@]}" -eq 0 ]; then
-    TARGETS=(command data_reader proxy_header)
+    TARGETS=(command data_reader proxy_header dovecot_reply)
 fi
 BUILD_DIR="${FUZZ_BUILD_DIR:-build-fuzz}"
 
@@ -21,8 +21,9 @@ CC=clang CXX=clang++ cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelW
     -DMAILGATE_FUZZ=ON >/dev/null
 cmake --build "$BUILD_DIR"
 
-# The longest input worth trying per target: a command line, a message, a PROXY header.
-declare -A MAX_LEN=([command]=2048 [data_reader]=4096 [proxy_header]=1024)
+# The longest input worth trying per target: a command line, a message, a PROXY header, a
+# Dovecot handshake and reply.
+declare -A MAX_LEN=([command]=2048 [data_reader]=4096 [proxy_header]=1024 [dovecot_reply]=2048)
 
 mkdir -p "$BUILD_DIR/crashes"
 for target in "${TARGETS[@]}"; do

@@ -90,11 +90,12 @@ if ! getent passwd Debian-exim >/dev/null; then
         --shell /usr/sbin/nologin Debian-exim
 fi
 
-# Dovecot's LMTP server, a real LMTP backend for the integration tests
+# Dovecot's LMTP server, a real LMTP backend for the integration tests, and its auth service
+# (dovecot-core), which auth.dovecot_socket is tested against
 # (tests/integration/dovecot_instance.py): unpacked only, and run in a private mount namespace
 # where the unpacked files are overlaid on /usr, so no system user or config is needed.
 DOVECOT_ROOT="${MAILGATE_DOVECOT_ROOT:-/opt/mailgate-test-tools/dovecot}"
-if [ ! -x "$DOVECOT_ROOT/usr/lib/dovecot/lmtp" ]; then
+if [ ! -x "$DOVECOT_ROOT/usr/lib/dovecot/lmtp" ] || [ ! -x "$DOVECOT_ROOT/usr/lib/dovecot/auth" ]; then
     unpack "$DOVECOT_ROOT" dovecot-core dovecot-lmtpd
 fi
 echo "install-deps: all build and test dependencies are installed"

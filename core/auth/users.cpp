@@ -106,8 +106,8 @@ std::shared_ptr<const Users> parseUsers(std::string_view text, const std::string
 
 std::shared_ptr<const Users> loadUsers(const config::Config& config,
                                        std::vector<config::ConfigError>& errors) {
-    if (!config.auth.enabled) {
-        return nullptr;
+    if (!config.auth.enabled || !config.auth.dovecot_socket.empty()) {
+        return nullptr;  // no AUTH, or Dovecot checks the passwords
     }
     const auto& path = config.auth.users_file;
     const YAML::Mark& mark = config.auth.users_file_mark;

@@ -460,21 +460,45 @@ bool readBackend(Diagnostics& diag, const Entry& entry, BackendConfig& backend) 
     return read.contains("helo_name");
 }
 
+// auth.dovecot_socket: an absolute path that fits in a unix socket address.
+FieldReader dovecotSocketField(Diagnostics& diag, std::filesystem::path& target) {
+    return [&diag, &target](const Entry& value) {
+        auto path = detail::stringValue(diag, value, "the path of Dovecot's auth-client socket");
+        if (path && (!path->starts_with('/') || path->size() > 107)) {
+            fail(diag, value, "'" + *path + "' is not an absolute path of at most 107 characters");
+            return;
+        }
+        assign(target, path);
+    };
+}
+
 void readAuth(Diagnostics& diag, const Entry& entry, AuthConfig& auth) {
     auto read = readMap(diag, entry,
                         {
                             {"users_file", pathWithMark(diag, auth.users_file, auth.users_file_mark,
                                                         "a path to a users file")},
+                            {"dovecot_socket", dovecotSocketField(diag, auth.dovecot_socket)},
+                            {"dovecot_timeout", durationField(diag, auth.dovecot_timeout, false)},
                             {"allow_plaintext", detail::boolField(diag, auth.allow_plaintext)},
                             {"max_failures", countField(diag, auth.max_failures, 1, 1000000)},
                             {"failure_window", durationField(diag, auth.failure_window, false)},
                             {"failure_delay", durationField(diag, auth.failure_delay, true)},
                         });
-    if (entry.node.IsMap()) {
-        auth.enabled = true;
-        if (!read.contains("users_file")) {
-            missingKey(diag, entry, "users_file", "required");
-        }
+    if (!entry.node.IsMap()) {
+        return;
+    }
+    auth.enabled = true;
+    const bool users = read.contains("users_file");
+    const bool dovecot = read.contains("dovecot_socket");
+    if (!users && !dovecot) {
+        missingKey(diag, entry, "users_file",
+                   "required (or dovecot_socket, to ask Dovecot instead)");
+    } else if (users && dovecot) {
+        fail(diag, read.at("dovecot_socket"),
+             "not together with auth.users_file: give one of them");
+    }
+    if (read.contains("dovecot_timeout") && !dovecot) {
+        fail(diag, read.at("dovecot_timeout"), "only used with auth.dovecot_socket");
     }
 }
 

@@ -192,11 +192,14 @@ struct QuarantineConfig {
     std::filesystem::path path;  // empty: not configured (a quarantine verdict then tempfails)
 };
 
-// auth: SMTP AUTH (RFC 4954) PLAIN and LOGIN against a file of users with crypt(3) hashes.
+// auth: SMTP AUTH (RFC 4954) PLAIN and LOGIN against a file of users with crypt(3) hashes, or
+// delegated to Dovecot's auth socket (exactly one of the two).
 struct AuthConfig {
-    bool enabled = false;  // the section is given (users_file is then required)
+    bool enabled = false;  // the section is given (users_file or dovecot_socket is then set)
     std::filesystem::path users_file;
     YAML::Mark users_file_mark;
+    std::filesystem::path dovecot_socket;  // Dovecot's auth-client unix socket
+    std::chrono::milliseconds dovecot_timeout{std::chrono::seconds(10)};  // per AUTH, in all
     bool allow_plaintext = false;  // offer AUTH without TLS too
     size_t max_failures = 5;       // failed attempts per client address within failure_window
     std::chrono::milliseconds failure_window{std::chrono::minutes(15)};

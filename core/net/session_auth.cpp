@@ -1,8 +1,9 @@
-// SMTP AUTH (RFC 4954): PLAIN (RFC 4616) and LOGIN against the users file, after TLS unless
-// auth.allow_plaintext. Failures are counted per client address for the whole process.
-// Passwords are never logged, and are wiped from memory after use.
+// SMTP AUTH (RFC 4954): PLAIN (RFC 4616) and LOGIN against the users file or Dovecot's auth
+// socket, after TLS unless auth.allow_plaintext. Failures are counted per client address for the
+// whole process. Passwords are never logged, and are wiped from memory after use.
 #include <openssl/crypto.h>
 
+#include "core/auth/dovecot_client.hpp"
 #include "core/auth/failure_limit.hpp"
 #include "core/auth/sasl.hpp"
 #include "core/auth/users.hpp"
@@ -40,10 +41,56 @@ awaitable<bool> verifyPassword(std::shared_ptr<const auth::Users> users, std::st
     co_return verified;
 }
 
+auth::DovecotQuery dovecotQuery(const config::AuthConfig& settings, const filter::SessionInfo& info,
+                                const std::string& name, const std::string& password) {
+    auth::DovecotQuery query;
+    query.socket = settings.dovecot_socket;
+    query.timeout = settings.dovecot_timeout;
+    query.request.name = name;
+    query.request.password = password;
+    query.request.secured = info.tls;
+    query.request.local_ip = info.local_ip;
+    query.request.remote_ip = info.client_ip;
+    query.request.session = info.id;
+    return query;
+}
+
+// The users file when there is one (hashing on the worker pool: milliseconds, yescrypt tens of
+// them, too long for an I/O thread), else Dovecot. Refused without asking for an empty name, or
+// one with TAB, LF or NUL (Dovecot's line protocol cannot carry it). `info` is the awaiting
+// session's, alive until this returns.
+awaitable<auth::DovecotVerdict> checkCredentials(RuntimePtr runtime,
+                                                 const filter::SessionInfo& info, std::string name,
+                                                 std::string password) {
+    auth::DovecotVerdict verdict{auth::DovecotVerdict::Kind::Refused, "", ""};
+    if (runtime->users != nullptr) {
+        const bool ok = co_await asio::co_spawn(filter::workerPool(),
+                                                verifyPassword(runtime->users, name, password),
+                                                asio::use_awaitable);
+        if (ok) {
+            verdict = {auth::DovecotVerdict::Kind::Verified, name, ""};
+        }
+    } else if (!name.empty() && !auth::dovecotRefusesName(name)) {
+        verdict =
+            co_await auth::askDovecot(dovecotQuery(runtime->config.auth, info, name, password));
+    }
+    wipe(password);
+    co_return verdict;
+}
+
+std::string refusedLine(const std::string& mechanism, const std::string& name,
+                        const std::string& client_ip, const std::string& detail) {
+    std::string line = "AUTH " + mechanism + " failed for '" + name + "' from " + client_ip;
+    if (!detail.empty()) {
+        line += " (" + detail + ")";
+    }
+    return line;
+}
+
 }  // namespace
 
 bool Session::authOffered() const {
-    return runtime_.users != nullptr && info_.auth_identity.empty() &&
+    return runtime_.config.auth.enabled && info_.auth_identity.empty() &&
            (info_.tls || runtime_.config.auth.allow_plaintext);
 }
 
@@ -96,7 +143,7 @@ awaitable<Session::AuthStep> Session::authChallenge(const char* challenge, std::
 
 awaitable<bool> Session::onAuth(const smtp::Command& command) {
     const config::AuthConfig& settings = runtime_.config.auth;
-    if (runtime_.users == nullptr) {
+    if (!settings.enabled) {
         replyText(502, "5.5.1", "AUTH is not offered by this server");
         co_return countError();
     }
@@ -184,21 +231,29 @@ awaitable<bool> Session::onAuth(const smtp::Command& command) {
         replyText(504, "5.5.4", "Unrecognized authentication type");
         co_return countError();
     }
-    // Hashing takes milliseconds (yescrypt: tens of them), too long for an I/O thread.
-    const bool ok = co_await asio::co_spawn(
-        filter::workerPool(), verifyPassword(runtime_.users, name, password), asio::use_awaitable);
+    auth::DovecotVerdict verdict = co_await checkCredentials(runtime_ptr_, info_, name, password);
     wipe(password);
+    if (verdict.kind == auth::DovecotVerdict::Kind::Unavailable) {
+        // Not the client's fault: not a failed password, and no failure delay.
+        ops::metrics::authUnavailable();
+        ops::logLine(ops::LogLevel::Warning, info_.id,
+                     "AUTH " + mechanism + " from " + info_.client_ip + ": Dovecot auth at " +
+                         settings.dovecot_socket.string() + " unavailable: " + verdict.detail);
+        replyText(454, "4.7.0", "Temporary authentication failure");
+        co_return true;
+    }
+    const bool ok = verdict.kind == auth::DovecotVerdict::Kind::Verified;
     ops::metrics::authAttempt(ok);
     if (ok) {
-        info_.auth_identity = name;
+        info_.auth_identity = verdict.user;
         ops::logLine(ops::LogLevel::Info, info_.id,
-                     "AUTH " + mechanism + " as " + name + " from " + info_.client_ip);
+                     "AUTH " + mechanism + " as " + verdict.user + " from " + info_.client_ip);
         replyText(235, "2.7.0", "Authentication successful");
         co_return true;
     }
     failures.failed(info_.client_ip, settings.failure_window);
     ops::logLine(ops::LogLevel::Info, info_.id,
-                 "AUTH " + mechanism + " failed for '" + name + "' from " + info_.client_ip);
+                 refusedLine(mechanism, name, info_.client_ip, verdict.detail));
     if (settings.failure_delay.count() > 0) {
         asio::steady_timer delay(socket_.get_executor());
         delay.expires_after(settings.failure_delay);

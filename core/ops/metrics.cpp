@@ -125,7 +125,7 @@ struct Registry {
     std::array<Counter, kBackendErrorNames.size()> backend_errors{};
     std::array<Histogram<kBackendBounds.size()>, kStepNames.size()> backend_latency{};
     std::array<Counter, 2> tls_handshakes{};  // success, failure
-    std::array<Counter, 2> auth_attempts{};   // success, failure
+    std::array<Counter, 3> auth_attempts{};   // success, failure, unavailable
     std::array<Counter, 2> reloads{};         // success, failure
     std::atomic<State> state{State::Starting};
 
@@ -321,6 +321,10 @@ void authAttempt(bool succeeded) {
     bump(registry().auth_attempts[succeeded ? 0 : 1]);
 }
 
+void authUnavailable() {
+    bump(registry().auth_attempts[2]);
+}
+
 void configReload(bool succeeded) {
     bump(registry().reloads[succeeded ? 0 : 1]);
 }
@@ -393,6 +397,8 @@ std::string render() {
            read(r.auth_attempts[0]));
     sample(out, "mailgate_auth_attempts_total", label("result", "failure"),
            read(r.auth_attempts[1]));
+    sample(out, "mailgate_auth_attempts_total", label("result", "unavailable"),
+           read(r.auth_attempts[2]));
     header(out, "mailgate_config_reloads_total", "counter", "SIGHUP reloads, by result.");
     sample(out, "mailgate_config_reloads_total", label("result", "success"), read(r.reloads[0]));
     sample(out, "mailgate_config_reloads_total", label("result", "failure"), read(r.reloads[1]));

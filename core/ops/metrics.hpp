@@ -47,6 +47,7 @@ void backendError(BackendError error);
 void backendLatency(BackendStep step, std::chrono::steady_clock::duration elapsed);
 void tlsHandshake(bool succeeded);
 void authAttempt(bool succeeded);  // an AUTH exchange that got to checking the credentials
+void authUnavailable();            // ... that got 454: the credentials could not be checked
 void configReload(bool succeeded);
 
 void setState(State state);

@@ -8,6 +8,9 @@ unpacked /usr/lib, /usr/bin and /usr/sbin are overlaid on the system's: nothing 
 that namespace, and no system user or file is needed (it runs its services as nobody).
 It listens on 127.0.0.1 on a free port and on a unix socket, knows the users ideal@example.test
 and other@example.test (others get 550 5.1.1 at RCPT) and delivers into Maildirs.
+
+DovecotAuthInstance is the same daemon with no protocol at all, only its auth service: the
+auth-client socket SMTP AUTH asks (auth.dovecot_socket), and a passwd-file of SHA512-CRYPT hashes.
 """
 
 import os
@@ -67,13 +70,13 @@ def _overlay_script(root: Path, then: str) -> str:
     return f"{mounts} && {then}"
 
 
-def dovecot_root():
-    """The unpacked Dovecot, or None (with why) when it cannot run here."""
+def dovecot_root(service: str = "lmtp"):
+    """The unpacked Dovecot with `service` (lmtp, auth), or None (with why) when it cannot run."""
     root = Path(os.environ.get("MAILGATE_DOVECOT_ROOT") or DEFAULT_ROOT)
     if not (root / "usr" / "sbin" / "dovecot").is_file():
         return None, f"{root}/usr/sbin/dovecot not found (scripts/install-deps.sh unpacks it)"
-    if not (root / "usr" / "lib" / "dovecot" / "lmtp").is_file():
-        return None, f"{root} has no LMTP server (dovecot-lmtpd)"
+    if not (root / "usr" / "lib" / "dovecot" / service).is_file():
+        return None, f"{root} has no {service} service (dovecot-core, dovecot-lmtpd)"
     if os.geteuid() != 0 or shutil.which("unshare") is None:
         return None, "a private Dovecot needs root and unshare(1) for its mount namespace"
     probe = subprocess.run(["unshare", "-m", "sh", "-c", _overlay_script(root, "true")],
@@ -85,6 +88,8 @@ def dovecot_root():
 
 class DovecotInstance:
     """One `dovecot -F` in a private mount namespace, everything else under DIR."""
+
+    config_template = CONFIG
 
     def __init__(self, dovecot: Path, directory: Path):
         self.dovecot = dovecot
@@ -121,7 +126,7 @@ class DovecotInstance:
     def start(self) -> "DovecotInstance":
         for _ in range(START_ATTEMPTS):
             self.port = free_port()
-            self.config.write_text(CONFIG.format(root=self.dir, port=self.port))
+            self.config.write_text(self.config_template.format(root=self.dir, port=self.port))
             script = _overlay_script(self.dovecot, f"exec /usr/sbin/dovecot -c {self.config} -F")
             with open(self.output, "ab") as out:
                 self.proc = subprocess.Popen(["unshare", "-m", "sh", "-c", script],
@@ -174,3 +179,95 @@ class DovecotInstance:
                 raise AssertionError(f"no message for {user}@{DOMAIN} containing {marker!r} "
                                      f"within {timeout:.0f} s\n{self.log_text()[-6000:]}")
             time.sleep(0.1)
+
+
+AUTH_CONFIG = """\
+# A private Dovecot auth service for mailgate's integration tests (see dovecot_instance.py).
+base_dir = {root}/run
+state_dir = {root}/state
+log_path = {root}/dovecot.log
+protocols = none
+default_internal_user = nobody
+default_internal_group = nogroup
+default_login_user = nobody
+ssl = no
+auth_mechanisms = plain login
+# "alice" logs in as alice@example.test: Dovecot's canonical name differs from the one given
+auth_default_realm = {domain}
+auth_failure_delay = 0
+passdb {{
+  driver = passwd-file
+  args = scheme=SHA512-CRYPT {root}/users
+}}
+userdb {{
+  driver = static
+  args = uid=nobody gid=nogroup home={root}/home
+}}
+service auth {{
+  unix_listener auth-client {{
+    path = auth-client
+    mode = 0666
+  }}
+}}
+"""
+
+
+class DovecotAuthInstance(DovecotInstance):
+    """Dovecot's auth service alone, answering on DIR/run/auth-client for `users`."""
+
+    config_template = AUTH_CONFIG
+
+    def __init__(self, dovecot: Path, directory: Path):
+        super().__init__(dovecot, directory)
+        self.socket_path = directory / "run" / "auth-client"
+
+    @classmethod
+    def create(cls, dovecot: Path, users: dict[str, str]) -> "DovecotAuthInstance":
+        """users: full name (user@example.test) -> password."""
+        directory = Path(tempfile.mkdtemp(prefix="mailgate-dovecot-auth-")).resolve()
+        directory.chmod(0o755)
+        for name in ("run", "state"):
+            (directory / name).mkdir()
+        lines = []
+        for name, password in users.items():
+            sha512 = subprocess.run(["openssl", "passwd", "-6", "-stdin"], input=password,
+                                    check=True, capture_output=True, text=True,
+                                    timeout=30).stdout.strip()
+            lines.append(f"{name}:{sha512}\n")
+        (directory / "users").write_text("".join(lines))
+        (directory / "users").chmod(0o644)  # read by the auth worker, which runs as nobody
+        return cls(dovecot, directory)
+
+    def start(self) -> "DovecotAuthInstance":
+        self.config.write_text(self.config_template.format(root=self.dir, domain=DOMAIN))
+        script = _overlay_script(self.dovecot, f"exec /usr/sbin/dovecot -c {self.config} -F")
+        with open(self.output, "ab") as out:
+            self.proc = subprocess.Popen(["unshare", "-m", "sh", "-c", script],
+                                         stdin=subprocess.DEVNULL, stdout=out,
+                                         stderr=subprocess.STDOUT, start_new_session=True)
+        if not self._wait_ready():
+            self.stop()
+            raise RuntimeError(f"private dovecot auth did not answer on {self.socket_path}\n"
+                               f"{self.log_text()[-6000:]}")
+        return self
+
+    def _wait_ready(self) -> bool:
+        deadline = time.monotonic() + READY_TIMEOUT
+        while time.monotonic() < deadline and self.proc.poll() is None:
+            try:
+                with socket.socket(socket.AF_UNIX) as sock:
+                    sock.settimeout(2)
+                    sock.connect(str(self.socket_path))
+                    sock.sendall(b"VERSION\t1\t2\nCPID\t1\n")
+                    data = b""
+                    while b"DONE\n" not in data and len(data) < 65536:
+                        chunk = sock.recv(4096)
+                        if not chunk:
+                            break
+                        data += chunk
+                    if b"DONE\n" in data:
+                        return True
+            except OSError:
+                pass
+            time.sleep(0.1)
+        return False

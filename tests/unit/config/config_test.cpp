@@ -910,9 +910,75 @@ auth:
   allow_plaintext: maybe
 )");
     EXPECT_THAT(errors(bad),
-                ElementsAre("test.yaml:3:1: auth.users_file: required",
+                ElementsAre("test.yaml:3:1: auth.users_file: required (or dovecot_socket, to ask "
+                            "Dovecot instead)",
                             "test.yaml:4:20: auth.allow_plaintext: expected true or false, got "
                             "'maybe'"));
+}
+
+// auth.dovecot_socket instead of users_file: exactly one of them, each error at its key.
+TEST(ConfigAuthTest, DovecotSocket) {
+    LoadResult result = load(R"(
+server: {hostname: mx.example.test}
+backend: {servers: ["127.0.0.1:10025"]}
+auth:
+  dovecot_socket: /run/dovecot/auth-client
+  dovecot_timeout: 3s
+)");
+    ASSERT_THAT(errors(result), ElementsAre());
+    EXPECT_TRUE(result.config.auth.enabled);
+    EXPECT_EQ(result.config.auth.dovecot_socket, "/run/dovecot/auth-client");
+    EXPECT_EQ(result.config.auth.dovecot_timeout, 3s);
+    EXPECT_TRUE(result.config.auth.users_file.empty());
+
+    LoadResult defaults = load(R"(
+server: {hostname: mx.example.test}
+backend: {servers: ["127.0.0.1:10025"]}
+auth: {dovecot_socket: /run/dovecot/auth-client}
+)");
+    ASSERT_THAT(errors(defaults), ElementsAre());
+    EXPECT_EQ(defaults.config.auth.dovecot_timeout, 10s);
+
+    LoadResult both = load(R"(
+server: {hostname: mx.example.test}
+backend: {servers: ["127.0.0.1:10025"]}
+auth:
+  users_file: /etc/mailgate/users
+  dovecot_socket: /run/dovecot/auth-client
+)");
+    EXPECT_THAT(errors(both), ElementsAre("test.yaml:5:19: auth.dovecot_socket: not together "
+                                          "with auth.users_file: give one of them"));
+
+    LoadResult neither = load(R"(
+server: {hostname: mx.example.test}
+backend: {servers: ["127.0.0.1:10025"]}
+auth:
+  max_failures: 3
+)");
+    EXPECT_THAT(errors(neither),
+                ElementsAre("test.yaml:3:1: auth.users_file: required (or dovecot_socket, to "
+                            "ask Dovecot instead)"));
+
+    LoadResult bad = load(R"(
+server: {hostname: mx.example.test}
+backend: {servers: ["127.0.0.1:10025"]}
+auth:
+  users_file: /etc/mailgate/users
+  dovecot_timeout: 0
+)");
+    EXPECT_THAT(errors(bad),
+                ElementsAre("test.yaml:5:20: auth.dovecot_timeout: must be greater than 0, got '0'",
+                            "test.yaml:5:20: auth.dovecot_timeout: only used with "
+                            "auth.dovecot_socket"));
+
+    LoadResult relative = load(R"(
+server: {hostname: mx.example.test}
+backend: {servers: ["127.0.0.1:10025"]}
+auth: {dovecot_socket: run/auth-client}
+)");
+    EXPECT_THAT(errors(relative),
+                ElementsAre("test.yaml:3:24: auth.dovecot_socket: 'run/auth-client' is not an "
+                            "absolute path of at most 107 characters"));
 }
 
 }  // namespace
