@@ -394,6 +394,28 @@ REWRITE_RULES = """\
         - {prefix_subject: "[EXTERNAL] ", when: {sender_domain: [partner.example]}}"""
 
 
+# The resolver of the dnsbl path: a private dnsmasq on loopback, started with that target.
+DNSBL_RESOLVER = {"address": ""}
+
+
+def start_dnsmasq(procs: Processes, workdir: Path) -> str:
+    """dnsmasq on a free UDP port of 127.0.0.1, authoritative for the bench's test lists (every
+    name there is NXDOMAIN: nothing is listed, as for most mail); returns host:port."""
+    dnsmasq = "/usr/sbin/dnsmasq"
+    if not os.path.exists(dnsmasq):
+        raise BenchError("mg-dnsbl needs dnsmasq (apt-get install dnsmasq-base)")
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind((HOST, 0))
+        port = sock.getsockname()[1]
+    procs.start("dnsmasq", [dnsmasq, "--no-daemon", f"--port={port}", f"--listen-address={HOST}",
+                            "--bind-interfaces", "--no-resolv", "--no-hosts",
+                            "--conf-file=/dev/null", "--pid-file=", "--user=root",
+                            "--local=/bl.bench.test/", "--local=/dbl.bench.test/"],
+                stdout=subprocess.DEVNULL, stderr=open(workdir / "dnsmasq.err", "ab"))
+    time.sleep(0.3)  # dnsmasq binds at once; a lost first query would only fail open
+    return f"{HOST}:{port}"
+
+
 def plugin_config_lines(plugin: str) -> list:
     if plugin == "relay_access":
         return ["    config:", '      trusted_networks: ["127.0.0.0/8"]']
@@ -405,6 +427,14 @@ def plugin_config_lines(plugin: str) -> list:
         return ["    config: {}"]  # as shipped: no rules
     if plugin == "rewrite:rules":
         return ["    config:", REWRITE_RULES]
+    if plugin == "dnsbl":
+        # The cache is off: every connection and every MAIL asks the DNS server (the worst
+        # case; with the default cache a repeat client or sender domain costs no query).
+        return ["    config:", f'      resolver: "{DNSBL_RESOLVER["address"]}"',
+                "      cache: {max_entries: 0}",
+                "      zones:",
+                "        - {zone: bl.bench.test, lookup: client_ip}",
+                "        - {zone: dbl.bench.test, lookup: sender_domain}"]
     return []
 
 
@@ -1450,6 +1480,7 @@ PLUGIN_TARGETS = {
     "mailgate-full": ("relay_access", "spam_score", "rewrite"),
     "mg-spam_score": ("relay_access", "spam_score"),
     "mg-rewrite": ("relay_access", "rewrite:rules"),
+    "mg-dnsbl": ("relay_access", "dnsbl"),
 }
 
 
@@ -1462,6 +1493,8 @@ def build_targets(names, procs, workdir, sink, build, notes) -> list:
             targets.append(Mailgate(procs, workdir, sink, build))
         elif name in PLUGIN_TARGETS:
             chain = PLUGIN_TARGETS[name]
+            if "dnsbl" in chain and not DNSBL_RESOLVER["address"]:
+                DNSBL_RESOLVER["address"] = start_dnsmasq(procs, workdir)
             missing = [p for p in chain
                        if not (build / "plugins" / f"{p.split(':')[0]}.so").exists()]
             if missing:
