@@ -324,6 +324,9 @@ awaitable<smtp::Reply> SmtpBackend::data(const filter::Transaction& transaction,
     if (!connected_ || !pending_mail_.empty()) {
         co_return lostReply(last_timed_out_);
     }
+    if (capabilities_.chunking && capabilities_.pipelining && !lmtp_) {
+        co_return co_await dataInChunks(message);
+    }
     auto go_ahead = co_await command("DATA\r\n", config_.command_timeout);
     if (!go_ahead) {
         co_return lostReply(last_timed_out_);
@@ -344,26 +347,93 @@ awaitable<smtp::Reply> SmtpBackend::data(const filter::Transaction& transaction,
     if (lmtp_) {
         co_return co_await lmtpReplies(transaction);
     }
-    auto reply = co_await readReply(config_.data_timeout);
+    std::optional<smtp::Reply> reply = co_await readReply(config_.data_timeout);
+    co_return finalResult(std::move(reply));
+}
+
+// The backend's answer to the whole message, checked: anything but a plain 2xx, 4xx or 5xx
+// leaves the connection untrusted.
+smtp::Reply SmtpBackend::finalResult(std::optional<smtp::Reply> reply) {
     if (!reply) {
-        co_return lostReply(last_timed_out_);
+        return lostReply(last_timed_out_);
     }
     if (!in_.empty()) {
         close();  // more than one reply: answer this one, but do not reuse the connection
     }
     if (!reply->positive() && !reply->transient() && !reply->permanent()) {
         close();
-        co_return outOfStepReply();
+        return outOfStepReply();
     }
     if (reply->code >= 300 && reply->code < 400) {
         close();  // nonsense after the final dot: this connection cannot be trusted
-        co_return outOfStepReply();
+        return outOfStepReply();
     }
     if (reply->code == 421) {
         close();
         reply->code = 451;  // the client's session goes on: it must not read "closing"
     }
-    co_return withEnhancedCode(std::move(*reply), "2.0.0");
+    return withEnhancedCode(std::move(*reply), "2.0.0");
+}
+
+// RFC 3030 CHUNKING: the message in BDAT chunks, pipelined, exactly as it is: no dot-stuffing,
+// so there is no end-of-data sequence a backend could find early, and no DATA round trip.
+// Each BDAT gets a reply; the first refusal is the answer (the backend then takes nothing).
+awaitable<smtp::Reply> SmtpBackend::dataInChunks(const OutgoingMessage& message) {
+    size_t chunks = 0;
+    if (!co_await sendChunks(message, chunks)) {
+        co_return message.content->error().empty()
+            ? lostReply(last_timed_out_)
+            : smtp::Reply(451, "4.3.0", "Local error reading the message, try again later");
+    }
+    std::optional<smtp::Reply> refused;
+    for (size_t chunk = 1; chunk < chunks; ++chunk) {
+        std::optional<smtp::Reply> reply = co_await readReply(config_.data_timeout);
+        if (!reply) {
+            co_return lostReply(last_timed_out_);
+        }
+        if (reply->code / 100 != 2 && !refused) {
+            refused = std::move(reply);
+        }
+    }
+    std::optional<smtp::Reply> last = co_await readReply(config_.data_timeout);
+    if (!refused) {
+        co_return finalResult(std::move(last));
+    }
+    if (last && last->code / 100 == 2) {
+        close();  // a chunk refused, yet the message taken: out of step
+        co_return outOfStepReply();
+    }
+    needs_reset_ = true;
+    co_return finalResult(std::move(refused));
+}
+
+awaitable<bool> SmtpBackend::sendChunks(const OutgoingMessage& message, size_t& chunks) {
+    deadline_.arm(config_.data_timeout);
+    MessagePieces pieces(message, kWriteChunk);
+    std::string body;
+    bool ends_in_crlf = true;
+    for (std::string_view piece = pieces.next(); !piece.empty(); piece = pieces.next()) {
+        body += piece;
+        ends_in_crlf = piece.ends_with("\r\n");
+        if (body.size() >= kWriteChunk) {
+            std::string wire = "BDAT " + std::to_string(body.size()) + "\r\n" + body;
+            body.clear();
+            ++chunks;
+            if (!co_await writeAll(wire)) {
+                co_return false;
+            }
+        }
+    }
+    if (pieces.failed()) {
+        close();  // the backend must not take a truncated message: drop the connection
+        co_return false;
+    }
+    if (!ends_in_crlf) {
+        body += "\r\n";
+    }
+    std::string wire = "BDAT " + std::to_string(body.size()) + " LAST\r\n" + body;
+    ++chunks;
+    co_return co_await writeAll(wire);
 }
 
 // LMTP (RFC 2033): one reply per accepted recipient after the final dot, in RCPT order. The
@@ -861,6 +931,7 @@ SmtpBackend::Capabilities SmtpBackend::parseCapabilities(const smtp::Reply& ehlo
         capabilities.eight_bit_mime |= keyword == "8BITMIME";
         capabilities.smtputf8 |= keyword == "SMTPUTF8";
         capabilities.starttls |= keyword == "STARTTLS";
+        capabilities.chunking |= keyword == "CHUNKING";
         if (keyword == "XCLIENT") {
             capabilities.has_xclient = true;
             capabilities.xclient.assign(words.begin() + 1, words.end());

@@ -45,6 +45,7 @@ class SmtpBackend final : public Backend {
         bool eight_bit_mime = false;
         bool smtputf8 = false;
         bool starttls = false;
+        bool chunking = false;
         std::vector<std::string> xclient;   // attribute names after XCLIENT, upper case
         std::vector<std::string> xforward;  // attribute names after XFORWARD, upper case
         bool has_xclient = false;
@@ -82,6 +83,10 @@ class SmtpBackend final : public Backend {
                                                   std::chrono::milliseconds timeout);
     awaitable<std::optional<smtp::Reply>> readReply(std::chrono::milliseconds timeout);
     awaitable<bool> sendMessage(const OutgoingMessage& message);
+    awaitable<smtp::Reply> dataInChunks(const OutgoingMessage& message);
+    // Writes the message as BDAT commands (the last one LAST); `chunks` counts them.
+    awaitable<bool> sendChunks(const OutgoingMessage& message, size_t& chunks);
+    smtp::Reply finalResult(std::optional<smtp::Reply> reply);
     awaitable<bool> writeAll(std::string& bytes);
     awaitable<smtp::Reply> lmtpReplies(const filter::Transaction& transaction);
     smtp::Reply finishCommand(smtp::Reply reply, const char* success_code);

@@ -31,7 +31,8 @@ class Transaction:
     helo: str
     mail_from: str  # raw argument after "MAIL FROM:", parameters included
     rcpts: list[str]  # addresses (inside <>) that this server accepted
-    data_raw: bytes  # bytes between the 354 and the final ".\r\n", still dot-stuffed
+    data_raw: bytes  # bytes between the 354 and the final ".\r\n", still dot-stuffed (BDAT:
+    # the chunks as sent)
     data: bytes  # dot-unstuffed content
     reply: str = ""  # what the server answered to the final '.' ("" if it hung); LMTP: the
     # replies, one per recipient, joined by "\n"
@@ -84,6 +85,7 @@ class RecordingBackend:
         self.data_reply = "250 2.0.0 Ok: queued as ID{n}"  # {n}: transaction number
         self.greeting = f"220 {HOSTNAME} ESMTP recording"
         self.hang_after_data = False  # never answer the final '.'
+        self.bdat_chunk_reply = ""  # set: the answer to every BDAT that is not LAST
         self.tls_context = None  # an ssl.SSLContext: STARTTLS is offered with it
         self.port = 0
         self.unix_path = None
@@ -243,6 +245,8 @@ class _Connection:
         self.reader = reader
         self.writer = writer
         self.buffer = bytearray()
+        self.chunks = bytearray()  # BDAT chunks of the message in progress
+        self.chunks_refused = False
         self.helo = ""
         self.mail_from = None
         self.rcpts: list[str] = []
@@ -299,8 +303,11 @@ class _Connection:
             await self.rcpt(text)
         elif verb == "DATA":
             return await self.data()
+        elif verb == "BDAT" and self.advertised("CHUNKING"):
+            return await self.bdat(argument)
         elif verb == "RSET":
             self.mail_from, self.rcpts, self.xforward = None, [], {}
+            self.chunks = bytearray()
             await self.reply("250 2.0.0 Ok")
         elif verb == "NOOP":
             await self.reply("250 2.0.0 Ok")
@@ -366,10 +373,58 @@ class _Connection:
         data_raw = await self.read_data()
         if data_raw is None:
             return False  # the client left before the final '.': nothing is recorded
+        return await self.finish_message(data_raw, dot_unstuff(data_raw))
+
+    async def bdat(self, argument: str) -> bool:
+        """RFC 3030: BDAT size [LAST], then exactly size octets; every chunk gets a reply, the
+        LAST one the message's. The chunks go into the transaction's data (data_raw too)."""
+        parts = argument.split()
+        if not parts or not parts[0].isdigit() or len(parts) > 2 or \
+                (len(parts) == 2 and parts[1].upper() != "LAST"):
+            await self.reply("501 5.5.4 Syntax: BDAT size [LAST]")
+            return True
+        size, last = int(parts[0]), len(parts) == 2
+        chunk = await self.read_exactly(size)
+        if chunk is None:
+            return False  # the client left inside a chunk: nothing is recorded
+        self.server._note_command(self.session, f"(BDAT chunk of {size} octets)")
+        if self.mail_from is None or not self.rcpts:
+            await self.reply("503 5.5.1 Error: need MAIL and RCPT commands")
+            return True
+        self.chunks += chunk
+        if not last:
+            refusal = self.server.bdat_chunk_reply
+            if refusal:
+                self.chunks_refused = True
+            await self.reply(refusal or f"250 2.0.0 {size} octets received")
+            return True
+        content, self.chunks = bytes(self.chunks), bytearray()
+        if self.chunks_refused:  # RFC 3030: a refused chunk fails the transaction
+            self.chunks_refused = False
+            self.mail_from, self.rcpts, self.xforward = None, [], {}
+            await self.reply("554 5.5.0 Error: an earlier BDAT failed")
+            return True
+        return await self.finish_message(content, content)
+
+    async def read_exactly(self, size: int):
+        if size > MAX_DATA:
+            return None
+        while len(self.buffer) < size:
+            chunk = await asyncio.wait_for(self.reader.read(65536), IDLE_TIMEOUT)
+            if not chunk:
+                return None
+            self.session.raw += chunk
+            self.buffer += chunk
+        data = bytes(self.buffer[:size])
+        del self.buffer[:size]
+        return data
+
+    async def finish_message(self, data_raw: bytes, data: bytes) -> bool:
+        """Records the message just received and answers it (once per recipient for LMTP)."""
         with self.server._lock:
             xclient = dict(self.session.xclient)
         transaction = Transaction(self.session.number, self.helo, self.mail_from,
-                                  list(self.rcpts), data_raw, dot_unstuff(data_raw),
+                                  list(self.rcpts), data_raw, data,
                                   xclient=xclient, xforward=dict(self.xforward),
                                   tls=self.session.tls)
         self.mail_from, self.rcpts, self.xforward = None, [], {}

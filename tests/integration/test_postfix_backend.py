@@ -162,8 +162,9 @@ def test_low_level_rcpt_replies_pass_through(gateway, postfix):
         assert (code, text[:6]) == (550, b"5.1.1 "), text
         code, text = client.data(content)
         assert code == 250, text
-    # The client's 250 is Postfix's own answer, naming Postfix's queue id.
-    queue_id = re.fullmatch(rb"2\.0\.0 Ok: queued as (\w+)", text)
+    # The client's 250 is Postfix's own answer, naming Postfix's queue id. Postfix offers
+    # CHUNKING, so mailgate sent BDAT, and Postfix's answer to BDAT LAST counts the bytes.
+    queue_id = re.fullmatch(rb"2\.0\.0 Ok: \d+ bytes queued as (\w+)", text)
     assert queue_id, text
     stored = postfix.wait_for_message("other", message_id)
     found, rest = fields(stored)
