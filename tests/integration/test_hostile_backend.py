@@ -15,12 +15,13 @@ import time
 import pytest
 
 from mailgate_process import smtp_backend
-from smtp_client import RawClient, Reply, open_session
+from smtp_client import RawClient, Reply, open_session, send_message
 from smtp_text import wire_problems
 
 SENDER = "sender@remote.example"
 EHLO_OK = (b"250-backend.test\r\n250-PIPELINING\r\n250-8BITMIME\r\n250-SIZE 52428800\r\n"
            b"250 ENHANCEDSTATUSCODES\r\n")
+EHLO_CHUNKING = EHLO_OK.replace(b"250 ENHANCEDSTATUSCODES", b"250-ENHANCEDSTATUSCODES\r\n250 CHUNKING")
 LINE_TIMEOUT = 15.0  # the longest the scripted backend waits for one line from mailgate
 MAX_COMMANDS = 1000  # commands per backend connection
 
@@ -37,6 +38,7 @@ class BackendConnection:
         self.raw = bytearray()
         self.buffer = bytearray()
         self.commands: list[str] = []
+        self.chunks = bytearray()  # BDAT chunks of the message in progress
 
     def send(self, data: bytes) -> None:
         try:
@@ -52,6 +54,30 @@ class BackendConnection:
                 line = bytes(self.buffer[: end + 1])
                 del self.buffer[: end + 1]
                 return line
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or self.stopping.is_set():
+                return None
+            self.sock.settimeout(min(remaining, 0.5))
+            try:
+                chunk = self.sock.recv(65536)
+            except socket.timeout:
+                continue
+            except OSError:
+                return None
+            if not chunk:
+                return None
+            self.raw += chunk
+            self.buffer += chunk
+        return None
+
+    def read_exactly(self, size: int, timeout: float = LINE_TIMEOUT):
+        """`size` octets (a BDAT chunk), or None if the connection ends first."""
+        deadline = time.monotonic() + timeout
+        for _ in range(100_000):
+            if len(self.buffer) >= size:
+                data = bytes(self.buffer[:size])
+                del self.buffer[:size]
+                return data
             remaining = deadline - time.monotonic()
             if remaining <= 0 or self.stopping.is_set():
                 return None
@@ -178,6 +204,17 @@ class ScriptedBackend:
         canned = self._canned(verb)
         if canned == "close":
             return False
+        if verb == "BDAT":
+            words = connection.commands[-1].split()
+            chunk = connection.read_exactly(int(words[1]))
+            if chunk is None:
+                return False
+            connection.chunks += chunk
+            if words[-1].upper() != "LAST":
+                connection.send(canned if canned is not None else b"250 2.0.0 chunk\r\n")
+                return True
+            data, connection.chunks = bytes(connection.chunks), bytearray()
+            return self._finish(connection, data)
         if verb == "DATA":
             go_ahead = canned if canned is not None else b"354 go ahead\r\n"
             connection.send(go_ahead)
@@ -192,16 +229,7 @@ class ScriptedBackend:
             data = connection.read_data()
             if data is None:
                 return False
-            with self._lock:
-                self.received.append(data)
-                final = self.final_replies.pop(0) if self.final_replies else b"250 2.0.0 queued\r\n"
-            if final == "close":
-                return False
-            if final[:1] == b"2":
-                with self._lock:
-                    self.accepted.append(data)
-            connection.send(final)
-            return not (self.after_final and self.after_final(connection) == "close")
+            return self._finish(connection, data)
         if canned is not None:
             connection.send(canned)
         elif verb == "EHLO":
@@ -216,6 +244,19 @@ class ScriptedBackend:
         else:
             connection.send(b"502 5.5.2 unknown command\r\n")
         return True
+
+    def _finish(self, connection: BackendConnection, data: bytes) -> bool:
+        """Records a complete message (after the final dot or BDAT LAST) and answers it."""
+        with self._lock:
+            self.received.append(data)
+            final = self.final_replies.pop(0) if self.final_replies else b"250 2.0.0 queued\r\n"
+        if final == "close":
+            return False
+        if final[:1] == b"2":
+            with self._lock:
+                self.accepted.append(data)
+        connection.send(final)
+        return not (self.after_final and self.after_final(connection) == "close")
 
 
 @pytest.fixture
@@ -509,3 +550,40 @@ def test_utf8_envelope_not_sent_to_backend_without_smtputf8(start_gateway, scrip
         scripted.commands()
     assert replies[-1].code // 100 == 5 and replies[-1].enhanced == "5.6.7", \
         [str(r) for r in replies]
+
+
+# --- the same over BDAT (RFC 3030), when the backend offers CHUNKING ----------------------------
+
+@pytest.mark.parametrize("final", [
+    b"hello, this is not SMTP\r\n",
+    b"354 go ahead again\r\n",
+    b"550-5.7.1 first line\r\n250 2.0.0 second line of another code\r\n",
+    "close",
+], ids=["garbage", "3xx", "mismatched-multiline", "close"])
+def test_bad_answer_to_bdat_last_tempfails(start_gateway, scripted, final):
+    scripted.ehlo_reply = EHLO_CHUNKING
+    scripted.final_replies = [final]
+    gw = gateway_to(start_gateway, scripted.port)
+    results = send_transactions(gw.port, 2)
+    assert_no_loss(results, scripted)
+    assert results[0][1] is None or results[0][1].code // 100 == 4, str(results[0][1])
+    assert results[1][1] is not None and results[1][1].code == 250, str(results[1][1])
+    assert any(c.startswith("BDAT ") for c in scripted.commands())
+
+
+def test_connection_dropped_between_bdat_chunks(start_gateway, scripted):
+    """The backend goes away after the first chunk of a big message: nothing is delivered and
+    the client gets a 4xx; its next message goes through a new connection."""
+    scripted.ehlo_reply = EHLO_CHUNKING
+    scripted.replies["BDAT"] = ["close"]
+    gw = gateway_to(start_gateway, scripted.port)
+    with RawClient(gw.port, timeout=8.0) as client:
+        open_session(client)
+        big = b"Subject: big\r\n\r\n" + b"".join(b"x" * 98 + b"\r\n" for _ in range(6000))
+        reply = send_message(client, SENDER, ["user0@example.test"], big)
+        assert reply.code // 100 == 4, str(reply)
+        assert_enhanced(reply)
+        small = b"Subject: small\r\n\r\nx\r\n"
+        reply = send_message(client, SENDER, ["user1@example.test"], small)
+        assert reply.code == 250, str(reply)
+    assert len(scripted.accepted) == 1 and b"Subject: small" in scripted.accepted[0]
