@@ -13,7 +13,8 @@ namespace {
 
 constexpr size_t kMaxReplySize = 64 * 1024;
 constexpr size_t kWriteChunk = 256 * 1024;
-constexpr size_t kMaxCommandLine = 512;  // octets with CRLF (RFC 5321, XCLIENT_README)
+constexpr size_t kChunkCommandRoom = 32;  // "BDAT 18446744073709551615 LAST\r\n" fits
+constexpr size_t kMaxCommandLine = 512;   // octets with CRLF (RFC 5321, XCLIENT_README)
 constexpr size_t kMaxAttributeValue = 255;
 const char* const kUnavailable = "[UNAVAILABLE]";
 
@@ -339,7 +340,8 @@ awaitable<smtp::Reply> SmtpBackend::data(const filter::Transaction& transaction,
         needs_reset_ = true;
         co_return finishCommand(std::move(*go_ahead), "2.0.0");
     }
-    if (!co_await sendMessage(message)) {
+    size_t chunks = 0;
+    if (!co_await sendMessage(message, false, chunks)) {
         co_return message.content->error().empty()
             ? lostReply(last_timed_out_)
             : smtp::Reply(451, "4.3.0", "Local error reading the message, try again later");
@@ -380,7 +382,7 @@ smtp::Reply SmtpBackend::finalResult(std::optional<smtp::Reply> reply) {
 // Each BDAT gets a reply; the first refusal is the answer (the backend then takes nothing).
 awaitable<smtp::Reply> SmtpBackend::dataInChunks(const OutgoingMessage& message) {
     size_t chunks = 0;
-    if (!co_await sendChunks(message, chunks)) {
+    if (!co_await sendMessage(message, true, chunks)) {
         co_return message.content->error().empty()
             ? lostReply(last_timed_out_)
             : smtp::Reply(451, "4.3.0", "Local error reading the message, try again later");
@@ -405,35 +407,6 @@ awaitable<smtp::Reply> SmtpBackend::dataInChunks(const OutgoingMessage& message)
     }
     needs_reset_ = true;
     co_return finalResult(std::move(refused));
-}
-
-awaitable<bool> SmtpBackend::sendChunks(const OutgoingMessage& message, size_t& chunks) {
-    deadline_.arm(config_.data_timeout);
-    MessagePieces pieces(message, kWriteChunk);
-    std::string body;
-    bool ends_in_crlf = true;
-    for (std::string_view piece = pieces.next(); !piece.empty(); piece = pieces.next()) {
-        body += piece;
-        ends_in_crlf = piece.ends_with("\r\n");
-        if (body.size() >= kWriteChunk) {
-            std::string wire = "BDAT " + std::to_string(body.size()) + "\r\n" + body;
-            body.clear();
-            ++chunks;
-            if (!co_await writeAll(wire)) {
-                co_return false;
-            }
-        }
-    }
-    if (pieces.failed()) {
-        close();  // the backend must not take a truncated message: drop the connection
-        co_return false;
-    }
-    if (!ends_in_crlf) {
-        body += "\r\n";
-    }
-    std::string wire = "BDAT " + std::to_string(body.size()) + " LAST\r\n" + body;
-    ++chunks;
-    co_return co_await writeAll(wire);
 }
 
 // LMTP (RFC 2033): one reply per accepted recipient after the final dot, in RCPT order. The
@@ -508,19 +481,29 @@ awaitable<smtp::Reply> SmtpBackend::lmtpReplies(const filter::Transaction& trans
 
 // Writes the dot-stuffed message and the final dot in large writes, piece by piece, so a
 // spilled message is never held in memory whole.
-awaitable<bool> SmtpBackend::sendMessage(const OutgoingMessage& message) {
+// After DATA the message goes dot-stuffed and ends with ".\r\n"; as BDAT chunks it goes as it
+// is, each chunk behind its BDAT command (the last one LAST), which is written into room kept
+// at the front of the buffer so the chunk is not copied again.
+awaitable<bool> SmtpBackend::sendMessage(const OutgoingMessage& message, bool as_chunks,
+                                         size_t& chunks) {
     deadline_.arm(config_.data_timeout);
     MessagePieces pieces(message, kWriteChunk);
     // Sized for this message (small ones stay below malloc's mmap threshold), at most one chunk.
     const uint64_t size = message.head.size() + message.content->size() - message.rest_offset;
+    const size_t room = as_chunks ? kChunkCommandRoom : 0;
     std::string wire;
     wire.reserve(static_cast<size_t>(
-        std::min<uint64_t>(size + size / 32 + 8, kWriteChunk + kWriteChunk / 32)));
+        std::min<uint64_t>(size + size / 32 + 8, kWriteChunk + kWriteChunk / 32) + room));
+    wire.assign(room, ' ');
     bool ends_in_crlf = true;
     for (std::string_view piece = pieces.next(); !piece.empty(); piece = pieces.next()) {
-        smtp::appendDotStuffedLines(piece, wire);
+        if (as_chunks) {
+            wire += piece;
+        } else {
+            smtp::appendDotStuffedLines(piece, wire);
+        }
         ends_in_crlf = piece.ends_with("\r\n");
-        if (wire.size() >= kWriteChunk && !co_await writeAll(wire)) {
+        if (wire.size() >= kWriteChunk && !co_await writeWire(wire, room, false, chunks)) {
             co_return false;
         }
     }
@@ -531,13 +514,25 @@ awaitable<bool> SmtpBackend::sendMessage(const OutgoingMessage& message) {
     if (!ends_in_crlf) {
         wire += "\r\n";
     }
-    wire += ".\r\n";
-    co_return co_await writeAll(wire);
+    if (!as_chunks) {
+        wire += ".\r\n";
+    }
+    co_return co_await writeWire(wire, room, true, chunks);
 }
 
-awaitable<bool> SmtpBackend::writeAll(std::string& bytes) {
-    const error_code error = co_await transport_.write(asio::buffer(bytes));
-    bytes.clear();
+// Writes `wire` from its `room` on; with room, a BDAT command in front of it. Keeps the room.
+awaitable<bool> SmtpBackend::writeWire(std::string& wire, size_t room, bool last, size_t& chunks) {
+    size_t start = 0;
+    if (room > 0) {
+        const std::string command =
+            "BDAT " + std::to_string(wire.size() - room) + (last ? " LAST\r\n" : "\r\n");
+        start = room - command.size();
+        wire.replace(start, command.size(), command);
+        ++chunks;
+    }
+    const error_code error =
+        co_await transport_.write(asio::buffer(wire.data() + start, wire.size() - start));
+    wire.resize(room);
     if (error) {
         last_timed_out_ = deadline_.expired();
         close();

@@ -82,12 +82,11 @@ class SmtpBackend final : public Backend {
     awaitable<std::optional<smtp::Reply>> command(std::string_view text,
                                                   std::chrono::milliseconds timeout);
     awaitable<std::optional<smtp::Reply>> readReply(std::chrono::milliseconds timeout);
-    awaitable<bool> sendMessage(const OutgoingMessage& message);
+    // The message after DATA (`as_chunks` false) or as BDAT commands; `chunks` counts those.
+    awaitable<bool> sendMessage(const OutgoingMessage& message, bool as_chunks, size_t& chunks);
     awaitable<smtp::Reply> dataInChunks(const OutgoingMessage& message);
-    // Writes the message as BDAT commands (the last one LAST); `chunks` counts them.
-    awaitable<bool> sendChunks(const OutgoingMessage& message, size_t& chunks);
     smtp::Reply finalResult(std::optional<smtp::Reply> reply);
-    awaitable<bool> writeAll(std::string& bytes);
+    awaitable<bool> writeWire(std::string& wire, size_t room, bool last, size_t& chunks);
     awaitable<smtp::Reply> lmtpReplies(const filter::Transaction& transaction);
     smtp::Reply finishCommand(smtp::Reply reply, const char* success_code);
     std::string mailCommand(const filter::Transaction& transaction) const;

@@ -18,9 +18,13 @@ CONTENT = b"Subject: pipelining\r\n\r\nbody\r\n"
 class ChunkBackend:
     """A one-thread SMTP backend that records which command lines came in which recv()."""
 
-    def __init__(self, pipelining: bool, mail_reply: bytes = b"250 2.1.0 Ok\r\n"):
+    def __init__(self, pipelining: bool, mail_reply: bytes = b"250 2.1.0 Ok\r\n",
+                 chunking: bool = False, rcpt_without_mail: bool = False):
         self.pipelining = pipelining
         self.mail_reply = mail_reply
+        self.chunking = chunking  # advertised only: this backend speaks DATA
+        self.rcpt_without_mail = rcpt_without_mail  # a broken backend: 250 to RCPT regardless
+        self.connections = 0
         self.chunks: list[list[str]] = []  # the command lines of each recv, in order
         self.messages = 0
         self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -38,6 +42,7 @@ class ChunkBackend:
                 conn, _ = self.listener.accept()
             except OSError:
                 continue
+            self.connections += 1
             with conn:
                 self.converse(conn)
 
@@ -70,12 +75,13 @@ class ChunkBackend:
                 verb = text.split(" ", 1)[0].split(":", 1)[0].upper()
                 if verb == "EHLO":
                     extra = b"250-PIPELINING\r\n" if self.pipelining else b""
+                    extra += b"250-CHUNKING\r\n" if self.chunking else b""
                     conn.sendall(b"250-chunk.test\r\n" + extra + b"250 ENHANCEDSTATUSCODES\r\n")
                 elif verb == "MAIL":
                     mail_ok = self.mail_reply.startswith(b"2")
                     conn.sendall(self.mail_reply)
                 elif verb == "RCPT":
-                    conn.sendall(b"250 2.1.5 Ok\r\n" if mail_ok else
+                    conn.sendall(b"250 2.1.5 Ok\r\n" if mail_ok or self.rcpt_without_mail else
                                  b"503 5.5.1 Error: need MAIL command\r\n")
                 elif verb == "DATA":
                     in_data = True
@@ -166,3 +172,31 @@ def test_refused_sender_without_pipelining_is_heard_at_mail(start_gateway, chunk
         reply = client.command(f"MAIL FROM:<{SENDER}>")
         assert (reply.code, reply.enhanced) == (553, "5.7.1"), str(reply)
     assert backend.messages == 0
+
+
+def test_recipient_taken_without_sender_closes_the_connection(start_gateway, chunk_backend):
+    """A backend that refuses MAIL yet takes the RCPT that came with it is out of step: the
+    client hears the refusal, and the next transaction gets a new backend connection."""
+    backend = chunk_backend(pipelining=True, mail_reply=b"553 5.7.1 Sender address rejected\r\n",
+                            rcpt_without_mail=True)
+    gw = start_gateway(backend=smtp_backend(backend.port, forward_client="off"))
+    with RawClient(gw.port) as client:
+        open_session(client)
+        assert client.command(f"MAIL FROM:<{SENDER}>").code == 250
+        assert client.command("RCPT TO:<a@example.test>").code == 553
+        assert client.command("RSET").code == 250
+        assert client.command(f"MAIL FROM:<{SENDER}>").code == 250
+        assert client.command("RCPT TO:<b@example.test>").code == 553
+    assert backend.connections == 2
+    assert backend.messages == 0
+
+
+def test_chunking_without_pipelining_uses_data(start_gateway, chunk_backend):
+    """BDAT chunks are written without waiting for each reply, which needs PIPELINING too."""
+    backend = chunk_backend(pipelining=False, chunking=True)
+    gw = start_gateway(backend=smtp_backend(backend.port, forward_client="off"))
+    with RawClient(gw.port) as client:
+        open_session(client)
+        assert send_message(client, SENDER, ["a@example.test"], CONTENT).code == 250
+    assert backend.messages == 1
+    assert ["DATA"] in backend.chunks
