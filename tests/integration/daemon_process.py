@@ -1,8 +1,69 @@
-"""Shared by the private daemons the tests start (Exim, Dovecot): stopping a process group."""
+"""Shared by the private daemons the tests start (Postfix, Exim, Dovecot, spamd, Rspamd): the
+start on a free port, a fixture's start-and-clean-up, waiting for a delivered message, and
+stopping a process group."""
 
 import os
 import signal
 import subprocess
+import time
+from pathlib import Path
+from typing import Callable
+
+import pytest
+
+from mailgate_process import free_port
+
+START_ATTEMPTS = 3
+
+
+def start_on_free_port(what: str, launch: Callable[[int], None], ready: Callable[[], bool],
+                       stop: Callable[[], None], log_text: Callable[[], str]) -> int:
+    """launch(port) starts the daemon on a free port and ready() waits (bounded) until it
+    serves there. A port taken meanwhile ("address already in use") is tried again, up to
+    START_ATTEMPTS times. Returns the port; raises RuntimeError with the log otherwise."""
+    port = 0
+    for _ in range(START_ATTEMPTS):
+        port = free_port()
+        launch(port)
+        if ready():
+            return port
+        stop()
+        if "address already in use" not in log_text().lower():
+            break
+    raise RuntimeError(f"private {what} did not start on 127.0.0.1:{port}\n{log_text()[-6000:]}")
+
+
+def run_instance(instance):
+    """A module fixture's body: starts `instance` (a failed start fails the test), yields it,
+    then stops and removes it whatever happened."""
+    try:
+        try:
+            instance.start()
+        except RuntimeError as error:
+            pytest.fail(str(error))
+        yield instance
+    finally:
+        try:
+            instance.stop()
+        finally:
+            instance.remove()
+
+
+def wait_for_maildir_message(files: Callable[[], list[Path]], marker: bytes, who: str,
+                             log_text: Callable[[], str], timeout: float = 20.0) -> bytes:
+    """The one delivered message among files() that contains marker (polled, bounded)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = [path.read_bytes() for path in files()]
+        found = [data for data in found if marker in data]
+        if len(found) > 1:
+            raise AssertionError(f"{len(found)} messages for {who} contain {marker!r}")
+        if found:
+            return found[0]
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"no message for {who} containing {marker!r} "
+                                 f"within {timeout:.0f} s\n{log_text()[-6000:]}")
+        time.sleep(0.1)
 
 
 def stop_process_group(proc, grace: float) -> None:

@@ -21,14 +21,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from daemon_process import stop_process_group
-from mailgate_process import free_port
+from daemon_process import (start_on_free_port, stop_process_group,
+                            wait_for_maildir_message)
 
 DOMAIN = "example.test"
 USERS = ("ideal", "other")
 DEFAULT_ROOT = Path("/opt/mailgate-test-tools/dovecot")  # where install-deps.sh unpacks it
 READY_TIMEOUT = 15.0
-START_ATTEMPTS = 3
 NOBODY = (65534, 65534)
 
 CONFIG = """\
@@ -124,21 +123,17 @@ class DovecotInstance:
         return "\n".join(parts)
 
     def start(self) -> "DovecotInstance":
-        for _ in range(START_ATTEMPTS):
-            self.port = free_port()
-            self.config.write_text(self.config_template.format(root=self.dir, port=self.port))
-            script = _overlay_script(self.dovecot, f"exec /usr/sbin/dovecot -c {self.config} -F")
-            with open(self.output, "ab") as out:
-                self.proc = subprocess.Popen(["unshare", "-m", "sh", "-c", script],
-                                             stdin=subprocess.DEVNULL, stdout=out,
-                                             stderr=subprocess.STDOUT, start_new_session=True)
-            if self._wait_ready():
-                return self
-            self.stop()
-            if "address already in use" not in self.log_text().lower():
-                break
-        raise RuntimeError(f"private dovecot did not start on 127.0.0.1:{self.port}\n"
-                           f"{self.log_text()[-6000:]}")
+        start_on_free_port("dovecot", self._launch, self._wait_ready, self.stop, self.log_text)
+        return self
+
+    def _launch(self, port: int) -> None:
+        self.port = port
+        self.config.write_text(self.config_template.format(root=self.dir, port=port))
+        script = _overlay_script(self.dovecot, f"exec /usr/sbin/dovecot -c {self.config} -F")
+        with open(self.output, "ab") as out:
+            self.proc = subprocess.Popen(["unshare", "-m", "sh", "-c", script],
+                                         stdin=subprocess.DEVNULL, stdout=out,
+                                         stderr=subprocess.STDOUT, start_new_session=True)
 
     def _wait_ready(self) -> bool:
         deadline = time.monotonic() + READY_TIMEOUT
@@ -167,18 +162,8 @@ class DovecotInstance:
             return []
 
     def wait_for_message(self, user: str, marker: bytes, timeout: float = 20.0) -> bytes:
-        deadline = time.monotonic() + timeout
-        while True:
-            found = [path.read_bytes() for path in self.maildir_files(user)]
-            found = [data for data in found if marker in data]
-            if len(found) > 1:
-                raise AssertionError(f"{len(found)} messages for {user} contain {marker!r}")
-            if found:
-                return found[0]
-            if time.monotonic() >= deadline:
-                raise AssertionError(f"no message for {user}@{DOMAIN} containing {marker!r} "
-                                     f"within {timeout:.0f} s\n{self.log_text()[-6000:]}")
-            time.sleep(0.1)
+        return wait_for_maildir_message(lambda: self.maildir_files(user), marker,
+                                        f"{user}@{DOMAIN}", self.log_text, timeout)
 
 
 AUTH_CONFIG = """\

@@ -17,8 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from daemon_process import stop_process_group
-from mailgate_process import free_port
+from daemon_process import (start_on_free_port, stop_process_group,
+                            wait_for_maildir_message)
 
 DOMAIN = "example.test"
 USERS = ("ideal", "other")
@@ -26,7 +26,6 @@ HOSTNAME = "exim.test.example"
 EXIM_USER = "Debian-exim"
 DEFAULT_ROOT = Path("/opt/mailgate-test-tools/exim4")  # where install-deps.sh unpacks it
 READY_TIMEOUT = 15.0
-START_ATTEMPTS = 3
 
 CONFIG = """\
 # A private Exim for mailgate's integration tests (generated; see exim_instance.py).
@@ -130,23 +129,19 @@ class EximInstance:
             return ""
 
     def start(self) -> "EximInstance":
-        for _ in range(START_ATTEMPTS):
-            self.port = free_port()
-            self.config.write_text(CONFIG.format(
-                hostname=HOSTNAME, binary=self.binary, user=EXIM_USER, root=self.root,
-                port=self.port, domain=DOMAIN, users=" : ".join(USERS)))
-            with open(self.output, "ab") as out:
-                self.proc = subprocess.Popen(
-                    [str(self.binary), "-C", str(self.config), "-bdf", "-oX", str(self.port)],
-                    stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                    start_new_session=True)
-            if self._wait_ready():
-                return self
-            self.stop()
-            if "address already in use" not in self.log_text().lower():
-                break
-        raise RuntimeError(f"private exim did not start on 127.0.0.1:{self.port}\n"
-                           f"{self.log_text()[-6000:]}")
+        start_on_free_port("exim", self._launch, self._wait_ready, self.stop, self.log_text)
+        return self
+
+    def _launch(self, port: int) -> None:
+        self.port = port
+        self.config.write_text(CONFIG.format(
+            hostname=HOSTNAME, binary=self.binary, user=EXIM_USER, root=self.root,
+            port=port, domain=DOMAIN, users=" : ".join(USERS)))
+        with open(self.output, "ab") as out:
+            self.proc = subprocess.Popen(
+                [str(self.binary), "-C", str(self.config), "-bdf", "-oX", str(port)],
+                stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                start_new_session=True)
 
     def _wait_ready(self) -> bool:
         deadline = time.monotonic() + READY_TIMEOUT
@@ -175,15 +170,5 @@ class EximInstance:
             return []
 
     def wait_for_message(self, user: str, marker: bytes, timeout: float = 20.0) -> bytes:
-        deadline = time.monotonic() + timeout
-        while True:
-            found = [path.read_bytes() for path in self.maildir_files(user)]
-            found = [data for data in found if marker in data]
-            if len(found) > 1:
-                raise AssertionError(f"{len(found)} messages for {user} contain {marker!r}")
-            if found:
-                return found[0]
-            if time.monotonic() >= deadline:
-                raise AssertionError(f"no message for {user}@{DOMAIN} containing {marker!r} "
-                                     f"within {timeout:.0f} s\n{self.log_text()[-6000:]}")
-            time.sleep(0.1)
+        return wait_for_maildir_message(lambda: self.maildir_files(user), marker,
+                                        f"{user}@{DOMAIN}", self.log_text, timeout)

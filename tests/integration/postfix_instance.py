@@ -15,6 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from daemon_process import wait_for_maildir_message
 from mailgate_process import free_port
 
 DOMAIN = "example.test"
@@ -308,15 +309,5 @@ class PostfixInstance:
 
     def wait_for_message(self, user: str, marker: bytes, timeout: float = 20.0) -> bytes:
         """The one delivered message of USER that contains marker (polled, bounded)."""
-        deadline = time.monotonic() + timeout
-        while True:
-            found = [path.read_bytes() for path in self.maildir_files(user)]
-            found = [data for data in found if marker in data]
-            if len(found) > 1:
-                raise AssertionError(f"{len(found)} messages for {user} contain {marker!r}")
-            if found:
-                return found[0]
-            if time.monotonic() >= deadline:
-                raise AssertionError(f"no message for {user}@{DOMAIN} containing {marker!r} "
-                                     f"within {timeout:.0f} s\n{self.log_text()[-6000:]}")
-            time.sleep(0.1)
+        return wait_for_maildir_message(lambda: self.maildir_files(user), marker,
+                                        f"{user}@{DOMAIN}", self.log_text, timeout)

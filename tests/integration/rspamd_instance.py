@@ -18,13 +18,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from daemon_process import stop_process_group
-from mailgate_process import free_port
+from daemon_process import start_on_free_port, stop_process_group
 
 RSPAMD = Path("/usr/bin/rspamd")
 RSPAMD_USER = "_rspamd"
 READY_TIMEOUT = 60.0
-START_ATTEMPTS = 3
 NETWORK_MODULES = ("rbl", "fuzzy_check", "phishing", "asn", "spf", "dkim", "dmarc", "arc",
                    "dkim_signing", "emails", "surbl", "mx_check", "whitelist", "reputation",
                    "rspamd_update", "dcc", "bimi")
@@ -98,28 +96,25 @@ class RspamdInstance:
         return "\n".join(parts)
 
     def start(self) -> "RspamdInstance":
-        for _ in range(START_ATTEMPTS):
-            self.port = free_port()
-            config = self.root / "rspamd.conf"
-            config.write_text(CONFIG.format(root=self.root, port=self.port))
-            command = [str(RSPAMD), "-f", "-c", str(config),
-                       f"--var=LOCAL_CONFDIR={self.root / 'local'}",
-                       f"--var=DBDIR={self.root / 'db'}", f"--var=RUNDIR={self.root / 'run'}",
-                       f"--var=LOGDIR={self.root}"]
-            if os.geteuid() == 0:
-                user = pwd.getpwnam(RSPAMD_USER)
-                for path in [self.root, *self.root.rglob("*")]:
-                    os.chown(path, user.pw_uid, user.pw_gid)
-                command += ["-u", RSPAMD_USER, "-g", RSPAMD_USER]
-            with open(self.output, "ab") as out:
-                self.proc = subprocess.Popen(command, cwd=self.root, stdin=subprocess.DEVNULL,
-                                             stdout=out, stderr=out, start_new_session=True)
-            if self._wait_ready():
-                return self
-            stop_process_group(self.proc, 5)
-            if "address already in use" not in self.log_text().lower():
-                break
-        raise RuntimeError(f"rspamd did not start; log:\n{self.log_text()[-4000:]}")
+        start_on_free_port("rspamd", self._launch, self._wait_ready, self.stop, self.log_text)
+        return self
+
+    def _launch(self, port: int) -> None:
+        self.port = port
+        config = self.root / "rspamd.conf"
+        config.write_text(CONFIG.format(root=self.root, port=port))
+        command = [str(RSPAMD), "-f", "-c", str(config),
+                   f"--var=LOCAL_CONFDIR={self.root / 'local'}",
+                   f"--var=DBDIR={self.root / 'db'}", f"--var=RUNDIR={self.root / 'run'}",
+                   f"--var=LOGDIR={self.root}"]
+        if os.geteuid() == 0:
+            user = pwd.getpwnam(RSPAMD_USER)
+            for path in [self.root, *self.root.rglob("*")]:
+                os.chown(path, user.pw_uid, user.pw_gid)
+            command += ["-u", RSPAMD_USER, "-g", RSPAMD_USER]
+        with open(self.output, "ab") as out:
+            self.proc = subprocess.Popen(command, cwd=self.root, stdin=subprocess.DEVNULL,
+                                         stdout=out, stderr=out, start_new_session=True)
 
     def _wait_ready(self) -> bool:
         """True once the normal worker answers /ping."""

@@ -15,13 +15,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from daemon_process import stop_process_group
-from mailgate_process import free_port
+from daemon_process import start_on_free_port, stop_process_group
 
 SPAMD = Path("/usr/sbin/spamd")
 PACKAGE_SITE_CONFIG = Path("/etc/spamassassin")
 READY_TIMEOUT = 30.0
-START_ATTEMPTS = 3
 LOCAL_CF = """\
 # A private spamd for mailgate's integration tests (generated; see spamd_instance.py).
 use_bayes 0
@@ -74,24 +72,21 @@ class SpamdInstance:
             return ""
 
     def start(self) -> "SpamdInstance":
-        for _ in range(START_ATTEMPTS):
-            self.port = free_port()
-            command = [str(SPAMD), f"--listen=127.0.0.1:{self.port}", "--allowed-ips=127.0.0.1",
-                       "--local", "--nouser-config", f"--siteconfigpath={self.site}",
-                       f"--helper-home-dir={self.root}", "--syslog=stderr",
-                       f"--pidfile={self.root / 'spamd.pid'}", "--min-children=1",
-                       "--max-children=2"]
-            if os.geteuid() == 0:
-                command += ["--username=nobody"]
-            with open(self.log_path, "ab") as log:
-                self.proc = subprocess.Popen(command, cwd=self.root, stdin=subprocess.DEVNULL,
-                                             stdout=log, stderr=log, start_new_session=True)
-            if self._wait_ready():
-                return self
-            stop_process_group(self.proc, 5)
-            if "address already in use" not in self.log_text().lower():
-                break
-        raise RuntimeError(f"spamd did not start; log:\n{self.log_text()[-4000:]}")
+        start_on_free_port("spamd", self._launch, self._wait_ready, self.stop, self.log_text)
+        return self
+
+    def _launch(self, port: int) -> None:
+        self.port = port
+        command = [str(SPAMD), f"--listen=127.0.0.1:{port}", "--allowed-ips=127.0.0.1",
+                   "--local", "--nouser-config", f"--siteconfigpath={self.site}",
+                   f"--helper-home-dir={self.root}", "--syslog=stderr",
+                   f"--pidfile={self.root / 'spamd.pid'}", "--min-children=1",
+                   "--max-children=2"]
+        if os.geteuid() == 0:
+            command += ["--username=nobody"]
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(command, cwd=self.root, stdin=subprocess.DEVNULL,
+                                         stdout=log, stderr=log, start_new_session=True)
 
     def _wait_ready(self) -> bool:
         """True once spamd answers a real SYMBOLS request (its rules are loaded)."""

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from daemon_process import run_instance
 from dovecot_instance import DovecotAuthInstance, dovecot_root
 from mailgate_process import HOSTNAME, free_port, gateway_config, run_mailgate, write_config
 from metrics_client import scrape, value
@@ -47,17 +48,7 @@ def dovecot():
         pytest.skip(f"no private Dovecot: {why}")
     instance = DovecotAuthInstance.create(root, {"alice@example.test": PASSWORD,
                                                  "bob@example.test": PASSWORD})
-    try:
-        try:
-            instance.start()
-        except RuntimeError as error:
-            pytest.fail(str(error))
-        yield instance
-    finally:
-        try:
-            instance.stop()
-        finally:
-            instance.remove()
+    yield from run_instance(instance)
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ import re
 
 import pytest
 
+from daemon_process import run_instance
 from dovecot_instance import DovecotInstance, dovecot_root
 from mailgate_process import HOSTNAME
 from smtp_client import RawClient, open_session, send_message, smtp
@@ -25,17 +26,7 @@ def dovecot():
     if root is None:
         pytest.skip(f"no private Dovecot: {why}")
     instance = DovecotInstance.create(root)
-    try:
-        try:
-            instance.start()
-        except RuntimeError as error:
-            pytest.fail(str(error))
-        yield instance
-    finally:
-        try:
-            instance.stop()
-        finally:
-            instance.remove()
+    yield from run_instance(instance)
 
 
 def lmtp_backend(server: str, **more):

@@ -8,6 +8,7 @@ import re
 
 import pytest
 
+from daemon_process import run_instance
 from exim_instance import HOSTNAME as EXIM_HOSTNAME
 from exim_instance import EximInstance, exim_binary
 from mailgate_process import HOSTNAME, smtp_backend
@@ -24,17 +25,7 @@ def exim():
     if binary is None:
         pytest.skip(f"no private Exim: {why}")
     instance = EximInstance.create(binary)
-    try:
-        try:
-            instance.start()
-        except RuntimeError as error:
-            pytest.fail(str(error))
-        yield instance
-    finally:
-        try:
-            instance.stop()
-        finally:
-            instance.remove()
+    yield from run_instance(instance)
 
 
 @pytest.fixture

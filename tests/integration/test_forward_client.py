@@ -45,7 +45,7 @@ def test_xclient_sent_once_then_ehlo_again(start_gateway, backend):
                               "DESTADDR": "127.0.0.1", "DESTPORT": str(gw.port)}
         assert tx.xforward == {}
     # the exact bytes on the wire
-    assert f"XCLIENT HELO=client.example PROTO=ESMTP".encode() in bytes(session.raw)
+    assert b"XCLIENT HELO=client.example PROTO=ESMTP" in bytes(session.raw)
 
 
 def test_xclient_only_advertised_attributes_and_xtext(start_gateway, backend):

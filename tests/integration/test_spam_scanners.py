@@ -10,6 +10,7 @@ import time
 
 import pytest
 
+from daemon_process import run_instance
 from mailgate_process import free_port, gateway_config, relay_access_entry, run_mailgate, \
     write_config
 from rspamd_instance import RspamdInstance, rspamd_binary
@@ -32,16 +33,7 @@ def started(instance_class, binary):
     found, why = binary()
     if found is None:
         pytest.skip(why)
-    instance = instance_class.create()
-    try:
-        try:
-            instance.start()
-        except RuntimeError as error:
-            pytest.fail(str(error))
-        yield instance
-    finally:
-        instance.stop()
-        instance.remove()
+    yield from run_instance(instance_class.create())
 
 
 @pytest.fixture(scope="module")

@@ -317,6 +317,8 @@ def test_implicit_tls_with_a_greeting_delay(start_gateway, backend, pki):
                                "listen": ["MAIN", {"address": f"127.0.0.1:{port}",
                                                    "tls": "implicit"}]},
                        limits={"greeting_delay": "300ms"})
+    # The start waits for the first listener; the implicit one's line may come a moment later.
+    assert gw.wait_for_log(f"listening on 127.0.0.1:{port} (implicit TLS)")
     with smtplib.SMTP_SSL("127.0.0.1", port, local_hostname="client.example", timeout=10,
                           context=pki.client_context()) as client:
         client.sendmail(SENDER, [RCPT], CONTENT)
