@@ -8,7 +8,9 @@
 namespace mailgate::net {
 namespace {
 
-constexpr size_t kReadChunk = 16 * 1024;
+// Commands are at most 512 octets (RFC 5321 4.5.3.1.4); a pipelined group takes a few reads.
+constexpr size_t kCommandRead = 1024;
+constexpr size_t kBodyRead = 16 * 1024;
 
 }  // namespace
 
@@ -42,7 +44,6 @@ Session::Session(tcp::socket socket, RuntimePtr runtime, SessionRegistry& regist
         info_.local_port = proxied.destination->port;
     }
     socket_.set_option(tcp::no_delay(true), ec);
-    socket_.non_blocking(true, ec);  // fillInput reads only after a readiness wait
     plugin_state_.info = &info_;
     plugin_state_.max_recipients = limits_.max_recipients;
     plugin_state_.max_message_size = limits_.max_message_size;
@@ -216,52 +217,33 @@ awaitable<Session::ReadStatus> Session::readCommandLine(std::string& line, bool&
     }
 }
 
-awaitable<bool> Session::fillInput() {
+awaitable<bool> Session::fillInput(ReadFor purpose) {
     if (closed_) {
         co_return false;
     }
     if (in_start_ > 0 && in_start_ == in_.size()) {
         in_.clear();
         in_start_ = 0;
-    } else if (in_start_ > kReadChunk) {
+    } else if (in_start_ > kBodyRead) {
         in_.erase(0, in_start_);
         in_start_ = 0;
     }
-    // Wait for readability, then read into a per-thread buffer: an idle connection holds no
-    // read buffer, and nothing is zero-filled per read. Sessions of one thread never interleave
-    // between the read and the append, so they can share the buffer.
-    if (transport_.secure()) {
-        // TLS keeps its own buffers, so there is no readiness to wait for: read into a buffer
-        // of the session's (only TLS sessions have one).
-        if (!tls_read_buffer_) {
-            tls_read_buffer_.reset(new char[kReadChunk]);
-        }
-        auto [ec, read] =
-            co_await transport_.readSome(asio::buffer(tls_read_buffer_.get(), kReadChunk));
-        if (ec || read == 0) {
-            co_return false;
-        }
-        in_.append(tls_read_buffer_.get(), read);
-        co_return true;
+    // A read straight into a buffer of the session's, not a readiness wait and then a read:
+    // Asio re-arms epoll (one epoll_ctl) for every wait, while a pending read costs nothing
+    // until epoll reports data.
+    const bool body = purpose == ReadFor::Body;
+    std::unique_ptr<char[]>& buffer = body ? body_read_buffer_ : command_read_buffer_;
+    const size_t size = body ? kBodyRead : kCommandRead;
+    if (!buffer) {
+        buffer.reset(new char[size]);
     }
-    static thread_local char chunk[kReadChunk];
-    for (;;) {
-        auto [wait_error] = co_await socket_.async_wait(tcp::socket::wait_read, use_nothrow);
-        if (wait_error) {
-            co_return false;
-        }
-        error_code ec;
-        const size_t read = socket_.read_some(asio::buffer(chunk, sizeof chunk), ec);
-        if (ec == asio::error::would_block || ec == asio::error::try_again) {
-            continue;
-        }
-        if (ec || read == 0) {
-            co_return false;
-        }
-        in_.append(chunk, read);
-        ops::metrics::bytesReceived(read);
-        co_return true;
+    auto [ec, read] = co_await transport_.readSome(asio::buffer(buffer.get(), size));
+    if (ec || read == 0) {
+        co_return false;
     }
+    in_.append(buffer.get(), read);
+    ops::metrics::bytesReceived(read);
+    co_return true;
 }
 
 std::string_view Session::pendingInput() const {

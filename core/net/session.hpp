@@ -1,9 +1,11 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/config/config.hpp"
 #include "core/filter/chain.hpp"
@@ -48,7 +50,9 @@ class Session {
     awaitable<bool> greet();
     awaitable<bool> checkEarlyTalker();
     awaitable<ReadStatus> readCommandLine(std::string& line, bool& crlf);
-    awaitable<bool> fillInput();
+    // What the next read is for: it sizes the buffer the bytes land in.
+    enum class ReadFor { Command, Body };
+    awaitable<bool> fillInput(ReadFor purpose = ReadFor::Command);
     // Writes the queued replies; the write is bounded by the command timeout unless the caller
     // has armed a deadline of its own.
     awaitable<bool> flush(bool arm_deadline = true);
@@ -67,7 +71,13 @@ class Session {
     awaitable<bool> onRset();
     bool onSyntaxError(const smtp::Command& command);
     bool countError();
-    bool checkMailParameters(const smtp::Command& command, filter::Transaction& transaction);
+    // What MAIL's parameters say, checked before its transaction begins.
+    struct MailParameters {
+        std::vector<smtp::Parameter> params;
+        uint64_t declared_size = 0;
+        bool smtputf8 = false;
+    };
+    bool checkMailParameters(const smtp::Command& command, MailParameters& checked);
     awaitable<bool> applyDecision(const filter::Decision& decision);
     awaitable<filter::Decision> runStage(filter::Stage stage);
     void beginTransaction();
@@ -104,8 +114,11 @@ class Session {
     tcp::socket socket_;
     Transport transport_;  // reads and writes: plain, or TLS after STARTTLS
     const config::Listener& listener_;
-    std::unique_ptr<char[]> tls_read_buffer_;  // TLS reads land here (plain ones need none)
-    const RuntimePtr runtime_ptr_;             // keeps the config and plugins of this session alive
+    // Reads land here: a small buffer while commands are awaited, so an idle connection holds
+    // little, and a larger one only while a message body streams in (freed after the message).
+    std::unique_ptr<char[]> command_read_buffer_;
+    std::unique_ptr<char[]> body_read_buffer_;
+    const RuntimePtr runtime_ptr_;  // keeps the config and plugins of this session alive
     const Runtime& runtime_;
     const config::LimitsConfig& limits_;
     SessionRegistry& registry_;

@@ -166,7 +166,7 @@ awaitable<filter::Decision> Session::runStage(filter::Stage stage) {
 }
 
 // Checks MAIL's ESMTP parameters (RFC 1870 SIZE, RFC 6152 BODY, RFC 6531 SMTPUTF8).
-bool Session::checkMailParameters(const smtp::Command& command, filter::Transaction& transaction) {
+bool Session::checkMailParameters(const smtp::Command& command, MailParameters& checked) {
     for (const auto& param : command.params) {
         if (param.keyword == "SIZE") {
             uint64_t size = 0;
@@ -184,20 +184,20 @@ bool Session::checkMailParameters(const smtp::Command& command, filter::Transact
                 replyText(552, "5.3.4", "Message size exceeds fixed maximum message size");
                 return false;
             }
-            transaction.declared_size = size;
+            checked.declared_size = size;
         } else if (param.keyword == "BODY" && param.value &&
                    (smtp::equalsIgnoreCase(*param.value, "7BIT") ||
                     smtp::equalsIgnoreCase(*param.value, "8BITMIME"))) {
             // both are fine: we pass 8-bit bodies through unchanged
         } else if (param.keyword == "SMTPUTF8" && !param.value) {
-            transaction.smtputf8 = true;
+            checked.smtputf8 = true;
         } else {
             replyText(555, "5.5.4", "Unsupported MAIL parameter " + param.keyword);
             return false;
         }
-        transaction.mail_params.push_back(param);
+        checked.params.push_back(param);
     }
-    if (!transaction.smtputf8 && smtp::hasNonAscii(command.path.address)) {
+    if (!checked.smtputf8 && smtp::hasNonAscii(command.path.address)) {
         replyText(553, "5.6.7", "Non-ASCII address needs the SMTPUTF8 parameter");
         return false;
     }
@@ -230,15 +230,15 @@ awaitable<bool> Session::onMail(const smtp::Command& command) {
              runtime_.config.server.hostname + " Service shutting down, closing connection"});
         co_return false;
     }
-    filter::Transaction candidate;
-    if (!checkMailParameters(command, candidate)) {
+    MailParameters checked;
+    if (!checkMailParameters(command, checked)) {
         co_return countError();
     }
     beginTransaction();
     transaction_.mail_from = command.path.address;
-    transaction_.mail_params = std::move(candidate.mail_params);
-    transaction_.declared_size = candidate.declared_size;
-    transaction_.smtputf8 = candidate.smtputf8;
+    transaction_.mail_params = std::move(checked.params);
+    transaction_.declared_size = checked.declared_size;
+    transaction_.smtputf8 = checked.smtputf8;
     transaction_.discard = discard_all_;
     if (!quarantine_all_.empty()) {
         transaction_.quarantine = true;

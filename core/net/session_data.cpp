@@ -124,10 +124,11 @@ awaitable<bool> Session::readMessage(smtp::Reply& failure) {
         if (reader.finished()) {
             break;
         }
-        if (!co_await fillInput()) {
+        if (!co_await fillInput(ReadFor::Body)) {
             co_return false;
         }
     }
+    body_read_buffer_.reset();
     deadline_.disarm();
     transaction_.received_size = reader.size();
     if (reader.violation() == smtp::DataReader::Violation::TooBig) {

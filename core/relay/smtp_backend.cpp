@@ -12,6 +12,7 @@ namespace mailgate::relay {
 namespace {
 
 constexpr size_t kMaxReplySize = 64 * 1024;
+constexpr size_t kReadChunk = 4096;
 constexpr size_t kWriteChunk = 256 * 1024;
 constexpr size_t kChunkCommandRoom = 32;  // "BDAT 18446744073709551615 LAST\r\n" fits
 constexpr size_t kMaxCommandLine = 512;   // octets with CRLF (RFC 5321, XCLIENT_README)
@@ -994,13 +995,16 @@ awaitable<std::optional<smtp::Reply>> SmtpBackend::readReply(std::chrono::millis
             deadline_.disarm();
             co_return reply;
         }
-        char chunk[4096];
-        auto [read_error, read] = co_await transport_.readSome(asio::buffer(chunk, sizeof chunk));
+        if (!read_buffer_) {
+            read_buffer_.reset(new char[kReadChunk]);
+        }
+        auto [read_error, read] =
+            co_await transport_.readSome(asio::buffer(read_buffer_.get(), kReadChunk));
         if (read_error) {
             last_timed_out_ = deadline_.expired();
             break;
         }
-        in_.append(chunk, read);
+        in_.append(read_buffer_.get(), read);
     }
     close();
     co_return std::nullopt;

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -105,6 +106,9 @@ class SmtpBackend final : public Backend {
     std::shared_ptr<const net::ClientTls> tls_;
     net::Deadline deadline_;
     std::string in_;
+    // Replies are read through here: a buffer in the coroutine frame would make every readReply
+    // frame too large for Asio's frame recycling, and so a fresh allocation each time.
+    std::unique_ptr<char[]> read_buffer_;
     std::string current_server_;
     Capabilities capabilities_;
     std::chrono::steady_clock::time_point connected_at_;

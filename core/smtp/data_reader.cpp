@@ -17,7 +17,7 @@
 
 namespace mailgate::smtp {
 
-namespace {
+namespace data_reader_detail {
 
 // The next occurrence of one byte value in a chunk, remembered between calls so that each byte
 // value costs one memchr pass over the chunk however often the scan stops.
@@ -62,7 +62,9 @@ class LineBreaks {
     NextByte nul_;
 };
 
-}  // namespace
+}  // namespace data_reader_detail
+
+using data_reader_detail::LineBreaks;
 
 DataReader::DataReader(Options options) : options_(options) {}
 
@@ -70,6 +72,17 @@ size_t DataReader::feed(std::string_view input, std::string& out) {
     LineBreaks breaks(input);
     size_t pos = 0;
     while (pos < input.size() && !finished_) {
+        if (state_ == State::InLine || (state_ == State::LineStart && input[pos] != '.')) {
+            // Most content is whole, clean lines: copy them in one piece.
+            const size_t run_end = cleanLinesEnd(input, pos, breaks);
+            if (run_end > pos) {
+                emit(out, input.substr(pos, run_end - pos));
+                pos = run_end;
+                line_length_ = 0;
+                state_ = State::LineStart;
+                continue;
+            }
+        }
         if (state_ != State::InLine) {
             pos += onBoundaryByte(input[pos], out) ? 1 : 0;
             continue;
@@ -83,6 +96,33 @@ size_t DataReader::feed(std::string_view input, std::string& out) {
         }
     }
     return pos;
+}
+
+// The end of the longest run of complete lines from `pos` (which continues the current line)
+// that the line machine would copy unchanged: each ends in CRLF, holds no NUL, bare CR or bare
+// LF, keeps within the line limit, and the line after it does not start with a dot. Returns
+// `pos` when there is no such line; the machine then takes the bytes one boundary at a time.
+size_t DataReader::cleanLinesEnd(std::string_view input, size_t pos, LineBreaks& breaks) const {
+    const size_t limit = options_.max_line_length > 2 ? options_.max_line_length - 2 : 0;
+    size_t line_length = line_length_;
+    size_t end = pos;
+    for (size_t at = pos;;) {
+        const size_t cr = breaks.from(at);
+        if (cr + 1 >= input.size() || input[cr] != '\r' || input[cr + 1] != '\n') {
+            break;
+        }
+        line_length += cr - at;
+        if (line_length > limit) {
+            break;
+        }
+        at = cr + 2;
+        end = at;
+        line_length = 0;
+        if (at < input.size() && input[at] == '.') {
+            break;
+        }
+    }
+    return end;
 }
 
 bool DataReader::onBoundaryByte(char c, std::string& out) {

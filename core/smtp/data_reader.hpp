@@ -7,6 +7,10 @@
 
 namespace mailgate::smtp {
 
+namespace data_reader_detail {
+class LineBreaks;
+}
+
 // Reads the DATA phase of a message incrementally: only CRLF.CRLF ends it, dot-unstuffing is
 // exact, and every violation is remembered (not acted on) until the end so the client gets one
 // clear reply after the terminating dot and nothing is forwarded.
@@ -52,6 +56,8 @@ class DataReader {
     uint64_t size_ = 0;
     size_t line_length_ = 0;
 
+    size_t cleanLinesEnd(std::string_view input, size_t pos,
+                         data_reader_detail::LineBreaks& breaks) const;
     bool onBoundaryByte(char c, std::string& out);  // false: the byte is left for InLine
     void onLineByte(char c, std::string& out);      // a CR, LF or NUL inside a line
     void appendText(std::string& out, std::string_view bytes);

@@ -302,6 +302,37 @@ TEST(DataReaderTest, SplitFeedsWithLimits) {
     expectSplitInvariant(".123456\r\n123\r\n1234\r\n12345\r\n.\r\n", options);
 }
 
+// Runs of clean lines are copied in one piece; every way a run can end (a dot line, a line at
+// the limit and one past it, a NUL, bare endings, the size limit inside a run, a CR as the last
+// byte) gives what the byte-at-a-time machine gives.
+TEST(DataReaderTest, CleanLineRunsEndWhereTheMachineWould) {
+    DataReader::Options options;
+    options.max_line_length = 10;
+    options.max_size = 60;
+    const std::vector<std::string> inputs = {
+        "one\r\ntwo\r\n..dot\r\nthree\r\n.\r\nQUIT\r\n",
+        "12345678\r\n123456789\r\nafter\r\n.\r\n",
+        "ok\r\nfine\r\nnul\0here\r\nmore\r\n.\r\n"s,
+        "ok\r\nbare\nlf\r\nbare\rcr\r\n.\r\n",
+        "aaaaaaa\r\nbbbbbbb\r\nccccccc\r\nddddddd\r\neeeeeee\r\nfffffff\r\nggggggg\r\n.\r\n",
+        "line\r\nends in cr\r",
+        "\r\n\r\n\r\n.\r\n",
+    };
+    for (const std::string& input : inputs) {
+        expectSplitInvariant(input, options);
+        expectSplitInvariant(input, normalizing());
+    }
+    EXPECT_EQ(read("one\r\ntwo\r\n..dot\r\nthree\r\n.\r\nQUIT\r\n").out,
+              "one\r\ntwo\r\n.dot\r\nthree\r\n");
+    const Outcome too_big =
+        read("aaaaaaa\r\nbbbbbbb\r\nccccccc\r\nddddddd\r\neeeeeee\r\nfffffff\r\nggggggg\r\n.\r\n",
+             options);
+    EXPECT_EQ(too_big.violation, Violation::TooBig);
+    EXPECT_EQ(too_big.out.size(), 60u);
+    EXPECT_EQ(read("12345678\r\n123456789\r\nafter\r\n.\r\n", options).violation,
+              Violation::LineTooLong);
+}
+
 // --- dot-stuffing -----------------------------------------------------------------------------
 
 // Lines starting with '.' get a second dot and the terminator is appended.
