@@ -377,6 +377,47 @@ class SinkDirect(Target):
         return self.sink.alive()
 
 
+class Socat(Target):
+    """socat relaying bytes to the sink, parsing nothing: the floor any proxy can reach. It forks
+    a child per connection; TCP_NODELAY on both sides, as a tuned relay would have it."""
+    name = "socat"
+
+    def __init__(self, procs, workdir, sink):
+        super().__init__(procs, workdir, sink)
+        self.proc = None
+
+    @staticmethod
+    def available() -> bool:
+        return shutil.which("socat") is not None
+
+    def start(self):
+        if not self.available():
+            raise BenchError("socat is not installed (apt-get install socat)")
+        for _ in range(3):
+            self.port = free_port()
+            self.proc = self.procs.start("socat", [
+                "socat", f"TCP4-LISTEN:{self.port},bind={HOST},reuseaddr,fork,backlog=4096,nodelay",
+                f"TCP4:{HOST}:{self.sink.port},nodelay"], stderr=subprocess.DEVNULL)
+            if wait_greeting(self.port, START_TIMEOUT, self.alive):
+                return self
+            self.procs.stop(self.proc)
+        raise BenchError("socat did not start")
+
+    def pids(self):
+        return group_members(self.proc.pid)
+
+    def cpu_ticks(self):
+        total = 0
+        for pid in self.pids():  # the listener's cutime covers the children it has reaped
+            stat = proc_stat(pid)
+            if stat:
+                total += stat[1] + (stat[2] if pid == self.proc.pid else 0)
+        return total
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+
 # The shipped default chain's settings (config/mailgate.yaml), and a rewrite rule set of the kind
 # config/rewrite.example.yaml shows: each rule kind once, so the cost is that of a real config.
 REWRITE_RULES = """\
@@ -1070,6 +1111,42 @@ def print_plugin_costs(costs: list, out=sys.stdout) -> None:
               f"  ({' + '.join(cost['plugins'])})", file=out)
 
 
+def against_relay(rows: list) -> list:
+    """Per load, mailgate beside the byte relay of the same run: the paired throughput ratios to
+    the sink, and mailgate's CPU per message as a share of socat's. The share carries the
+    issue's CPU target (0.10 ms against socat's 0.15 ms, on the machine the issue measured) over
+    to this machine at this moment, whatever its speed."""
+    by_key = {}
+    for row in rows:
+        by_key.setdefault(row["load"]["key"], {})[row["target"]] = row
+    found = []
+    for key, paths in by_key.items():
+        relay, gate = paths.get("socat"), paths.get("mailgate")
+        if not relay or not gate:
+            continue
+        relay_cpu, gate_cpu = (relay["median"].get("cpu_ms_per_msg"),
+                               gate["median"].get("cpu_ms_per_msg"))
+        load = Load(gate["load"]["sessions"], gate["load"]["size"], gate["load"]["per_session"])
+        found.append({
+            "load": load.label, "socat_paired_ratio": relay.get("paired_ratio"),
+            "mailgate_paired_ratio": gate.get("paired_ratio"),
+            "cpu_share_of_socat": (round(gate_cpu / relay_cpu, 3)
+                                   if gate_cpu and relay_cpu else None)})
+    return found
+
+
+def print_against_relay(found: list, out=sys.stdout) -> None:
+    if not found:
+        return
+    print("against the byte relay (socat) in this run: paired ratios to the sink, and mailgate's "
+          "CPU per message as a share of socat's (the issue's target: <= 0.67)", file=out)
+    for item in found:
+        share = item["cpu_share_of_socat"]
+        print(f"  {item['load']:22} socat {item['socat_paired_ratio'] or 0:5.2f}  "
+              f"mailgate {item['mailgate_paired_ratio'] or 0:5.2f}  "
+              f"CPU share {'-' if share is None else f'{share:.2f}'}", file=out)
+
+
 # --- idle connections ------------------------------------------------------------------------
 
 def run_idle(procs: Processes, workdir: Path, sink: Sink, build: Path, connections: int) -> dict:
@@ -1444,7 +1521,7 @@ def parse_args(argv):
     parser.add_argument("--repeats", type=int, default=3, help="runs per cell (median; 3)")
     parser.add_argument("--seconds", type=float, default=2.0,
                         help="target length of one measurement in the matrix (2.0)")
-    parser.add_argument("--targets", default="sink,mailgate,mailgate-full,haraka,postfix",
+    parser.add_argument("--targets", default="sink,socat,mailgate,mailgate-full,haraka,postfix",
                         help="comma-separated paths for the matrix")
     parser.add_argument("--loads", default="",
                         help="only these loads, e.g. 20x5KB-d,1x100KB (default: all 12)")
@@ -1501,6 +1578,8 @@ def build_targets(names, procs, workdir, sink, build, notes) -> list:
                 notes.append(f"{name} skipped: {', '.join(missing)} not built")
                 continue
             targets.append(Mailgate(procs, workdir, sink, build, name=name, plugins=chain))
+        elif name == "socat":
+            targets.append(Socat(procs, workdir, sink))
         elif name == "haraka":
             if not Haraka.available():
                 raise BenchError("Haraka is not installed: npm ci --prefix bench/haraka "
@@ -1611,6 +1690,8 @@ def main(argv=None) -> int:
         print_table(report["matrix"])
         report["plugin_costs"] = plugin_costs(report["matrix"])
         print_plugin_costs(report["plugin_costs"])
+        report["against_relay"] = against_relay(report["matrix"])
+        print_against_relay(report["against_relay"])
         others = [r["median"].get("other_cpu_cores") for r in report["matrix"]
                   if r["median"].get("other_cpu_cores") is not None]
         if others:

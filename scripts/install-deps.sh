@@ -22,6 +22,7 @@ PACKAGES=(
     libc-ares-dev dnsmasq-base  # the dnsbl plugin: c-ares to build, dnsmasq for its tests
     libgmime-3.0-dev  # the spam_score plugin's MIME decoding (it uses RE2 too)
     spamd spamassassin rspamd  # real external scanners for the spam_score plugin's tests
+    socat  # bench/: the byte relay that parses nothing, the reference path
 )
 
 missing=()
