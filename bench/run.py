@@ -1324,7 +1324,8 @@ PROFILE_LOAD = Load(20, 5 * KIB, True)
 
 
 def run_profile(procs: Processes, workdir: Path, sink: Sink, build: Path, tool: str,
-                seconds: float, outdir: Path, load: Load = PROFILE_LOAD) -> dict:
+                seconds: float, outdir: Path, load: Load = PROFILE_LOAD,
+                plugins=("relay_access",)) -> dict:
     """Profiles mailgate under 20 sessions x 5 KB (smtp-source -d): `perf record` (CPU-clock
     samples with DWARF call graphs, kernel included) attached for `seconds`, or the whole run
     under valgrind's callgrind (user-space instruction counts). Writes the raw data and the
@@ -1338,7 +1339,8 @@ def run_profile(procs: Processes, workdir: Path, sink: Sink, build: Path, tool: 
         if not perf:
             raise BenchError("perf not found (apt-get install linux-perf), or use "
                              "--profile callgrind")
-        gate = Mailgate(procs, workdir, sink, build, name="mailgate-profile").start()
+        gate = Mailgate(procs, workdir, sink, build, name="mailgate-profile",
+                        plugins=plugins).start()
         count, probe = runner.calibrate(gate, load, seconds + 2)
         data = outdir / f"perf-{stamp}.data"
         perf_proc = procs.start("perf", [perf, "record", "-e", "cpu-clock", "-F", "499",
@@ -1372,7 +1374,7 @@ def run_profile(procs: Processes, workdir: Path, sink: Sink, build: Path, tool: 
         if not valgrind:
             raise BenchError("valgrind not found (apt-get install valgrind)")
         data = outdir / f"callgrind-{stamp}.out"
-        gate = Mailgate(procs, workdir, sink, build, name="mailgate-callgrind",
+        gate = Mailgate(procs, workdir, sink, build, name="mailgate-callgrind", plugins=plugins,
                         wrapper=[valgrind, "--tool=callgrind", f"--callgrind-out-file={data}",
                                  "--dump-instr=no"]).start()
         runner.measure(gate, load, 200, timeout=300)  # warm
@@ -1393,7 +1395,8 @@ def run_profile(procs: Processes, workdir: Path, sink: Sink, build: Path, tool: 
         strace = shutil.which("strace")
         if not strace:
             raise BenchError("strace not found (apt-get install strace)")
-        gate = Mailgate(procs, workdir, sink, build, name="mailgate-strace").start()
+        gate = Mailgate(procs, workdir, sink, build, name="mailgate-strace",
+                        plugins=plugins).start()
         runner.measure(gate, load, 2000, timeout=120)  # warm
         data = outdir / f"strace-{stamp}.txt"
         tracer = procs.start("strace", [strace, "-c", "-f", "-o", str(data), "-p",
@@ -1518,6 +1521,9 @@ def parse_args(argv):
                       choices=("perf", "callgrind", "strace"),
                       help="profile mailgate at 20 sessions x 5 KB -d: perf (default), "
                            "callgrind (instructions) or strace (system calls per message)")
+    parser.add_argument("--profile-path", default="mailgate",
+                        help="the path --profile runs: mailgate (relay_access only; default), "
+                             "mailgate-full or one of the mg-* paths")
     parser.add_argument("--repeats", type=int, default=3, help="runs per cell (median; 3)")
     parser.add_argument("--seconds", type=float, default=2.0,
                         help="target length of one measurement in the matrix (2.0)")
@@ -1656,10 +1662,16 @@ def main(argv=None) -> int:
             log(f"idle mode: {args.connections} connections ...")
             report["idle"] = run_idle(procs, workdir, sink, args.build_dir, args.connections)
         if mode == "profile":
-            log(f"profiling mailgate with {args.profile} ...")
+            if args.profile_path != "mailgate" and args.profile_path not in PLUGIN_TARGETS:
+                raise BenchError(f"unknown --profile-path {args.profile_path!r}")
+            chain = PLUGIN_TARGETS.get(args.profile_path, ("relay_access",))
+            if "dnsbl" in chain:
+                DNSBL_RESOLVER["address"] = start_dnsmasq(procs, workdir)
+            log(f"profiling {args.profile_path} with {args.profile} ...")
             report["profile"] = run_profile(
                 procs, workdir, sink, args.build_dir, args.profile, max(args.seconds, 8.0),
-                BENCH / "results", pick_loads(args.loads)[0] if args.loads else PROFILE_LOAD)
+                BENCH / "results", pick_loads(args.loads)[0] if args.loads else PROFILE_LOAD,
+                chain)
         if mode in ("big", "all"):
             log(f"big mode: one {args.big_size} MiB message ...")
             report["big"] = run_big(procs, workdir, sink, args.build_dir, args.big_size * MIB)

@@ -95,8 +95,12 @@ bool RuleSet::test(const Rule& rule, const MessageFacts& facts) const {
 
 void RuleSet::evaluate(const MessageFacts& facts, std::vector<bool>& matched) const {
     matched.assign(rules.size(), false);
+    matchBodySet(facts, matched);
     for (const std::size_t index : order) {
         const Rule& rule = rules[index];
+        if (rule.kind == RuleKind::Body && body_set.set) {
+            continue;  // decided by matchBodySet
+        }
         if (rule.kind == RuleKind::Meta) {
             matched[index] = rule.meta->evaluate(
                 [&](std::size_t i) { return bool(matched[rule.meta_operands[i]]); });
@@ -169,7 +173,57 @@ std::vector<std::pair<std::size_t, std::string>> RuleSet::link() {
         }
         metas.erase(ready, metas.end());
     }
+    buildBodySet();
     return problems;
+}
+
+void RuleSet::buildBodySet() {
+    body_set = {};
+    re2::RE2::Options options;
+    options.set_log_errors(false);
+    auto set = std::make_unique<re2::RE2::Set>(options, re2::RE2::UNANCHORED);
+    BodyPatternSet patterns;
+    for (std::size_t i = 0; i < rules.size(); ++i) {
+        const Rule& rule = rules[i];
+        if (rule.kind != RuleKind::Body) {
+            continue;
+        }
+        // One set for both case modes: a nocase rule carries its mode as an inline flag.
+        const std::string pattern = rule.regex->options().case_sensitive()
+                                        ? rule.regex->pattern()
+                                        : "(?i:" + rule.regex->pattern() + ")";
+        std::string error;
+        if (set->Add(pattern, &error) < 0) {
+            return;  // each rule compiled alone, so evaluate() can still test them one by one
+        }
+        patterns.rule_of.push_back(i);
+    }
+    if (patterns.rule_of.empty() || !set->Compile()) {
+        return;
+    }
+    patterns.set = std::move(set);
+    body_set = std::move(patterns);
+}
+
+void RuleSet::matchBodySet(const MessageFacts& facts, std::vector<bool>& matched) const {
+    if (!body_set.set) {
+        return;
+    }
+    std::vector<int> found;
+    for (const std::string& text : facts.text_parts) {
+        re2::RE2::Set::ErrorInfo error{};
+        found.clear();
+        if (body_set.set->Match(text, &found, &error)) {
+            for (const int index : found) {
+                matched[body_set.rule_of[static_cast<std::size_t>(index)]] = true;
+            }
+        } else if (error.kind != re2::RE2::Set::kNoError) {
+            // The set's DFA gave up on this text (out of memory): test its rules one by one.
+            for (const std::size_t rule : body_set.rule_of) {
+                matched[rule] = matched[rule] || re2::RE2::PartialMatch(text, *rules[rule].regex);
+            }
+        }
+    }
 }
 
 }  // namespace mailgate::spam_score

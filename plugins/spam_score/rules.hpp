@@ -1,6 +1,7 @@
 #pragma once
 
 #include <re2/re2.h>
+#include <re2/set.h>
 
 #include <cstddef>
 #include <cstdint>
@@ -57,6 +58,13 @@ struct MessageFacts {
     std::uint64_t size = 0;
 };
 
+// The body rules compiled together: one pass over a text part finds every one of them that
+// matches, where testing them one by one would take a pass each.
+struct BodyPatternSet {
+    std::shared_ptr<const re2::RE2::Set> set;
+    std::vector<std::size_t> rule_of;  // set pattern index -> rule index
+};
+
 struct RuleSet {
     std::vector<Rule> rules;
     std::vector<std::size_t> order;         // evaluation order: plain rules, then metas sorted
@@ -64,6 +72,7 @@ struct RuleSet {
     std::vector<std::string> header_names;  // lower-case names any header rule reads
     bool needs_body = false;                // body or content_type rules: decode MIME
     bool needs_raw = false;
+    BodyPatternSet body_set;  // built by link(); no set when there are no body rules
 
     // Resolves meta operands and orders the metas; returns the problems (rule index, message).
     std::vector<std::pair<std::size_t, std::string>> link();
@@ -73,6 +82,9 @@ struct RuleSet {
 
   private:
     bool test(const Rule& rule, const MessageFacts& facts) const;
+    void buildBodySet();
+    // Marks matched[i] for the body rules the set finds in the text parts.
+    void matchBodySet(const MessageFacts& facts, std::vector<bool>& matched) const;
 };
 
 bool equalsIgnoreCase(std::string_view a, std::string_view b);

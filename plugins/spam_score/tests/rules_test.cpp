@@ -50,6 +50,33 @@ rules:
     EXPECT_EQ(matches(config.rules, facts), (Names{"RAW_B64"}));
 }
 
+// Body rules run together, in one pass: each still matches exactly where it would alone, in any
+// part, with its own case mode, and metas see the result.
+TEST(RulesTest, BodyRulesMatchTogetherAsAlone) {
+    const SpamConfig config = configFrom(R"(
+rules:
+  - {name: EXACT_WIN, type: body, regex: 'you have won', score: 1}
+  - {name: ANY_PILLS, type: body, regex: '\b(viagra|cialis)\b', nocase: true, score: 1}
+  - {name: UPPER_URGENT, type: body, regex: 'URGENT', score: 1}
+  - {name: ANY_CASE_CLICK, type: body, regex: 'click here', nocase: true, score: 1}
+  - {name: LINE_START, type: body, regex: '(?m)^unsubscribe$', score: 1}
+  - {name: BOTH, type: meta, expression: 'EXACT_WIN && ANY_PILLS', score: 1}
+)");
+    ASSERT_TRUE(config.rules.body_set.set);
+    MessageFacts facts;
+    facts.text_parts = {"You Have Won", "buy VIAGRA now", "urgent"};
+    EXPECT_EQ(matches(config.rules, facts), (Names{"ANY_PILLS"}));
+    facts.text_parts = {"so you have won", "Click HERE", "x\nunsubscribe\ny", "URGENT!"};
+    EXPECT_EQ(matches(config.rules, facts),
+              (Names{"EXACT_WIN", "UPPER_URGENT", "ANY_CASE_CLICK", "LINE_START"}));
+    facts.text_parts = {"you have won; cialis"};
+    EXPECT_EQ(matches(config.rules, facts), (Names{"EXACT_WIN", "ANY_PILLS", "BOTH"}));
+    facts.text_parts = {"viagras", "unsubscribe now"};
+    EXPECT_EQ(matches(config.rules, facts), (Names{}));
+    facts.text_parts = {};
+    EXPECT_EQ(matches(config.rules, facts), (Names{}));
+}
+
 // Envelope rules: sender, any recipient, HELO by regex or as our own name, client IP by CIDR.
 TEST(RulesTest, EnvelopeRules) {
     const SpamConfig config = configFrom(R"(
