@@ -1224,6 +1224,9 @@ def run_idle(procs: Processes, workdir: Path, sink: Sink, build: Path, connectio
         sel.close()
     time.sleep(1.0)
     after = proc_status(pid)
+    # mailgate checks every 5 s whether a burst is over and then gives freed memory back.
+    time.sleep(5.5)
+    trimmed = proc_status(pid)
     result = {
         "connections": connections,
         "greeted": len(greeted),
@@ -1234,6 +1237,7 @@ def run_idle(procs: Processes, workdir: Path, sink: Sink, build: Path, connectio
         "rss_with_connections_kb": during.get("VmRSS"),
         "peak_rss_kb": during.get("VmHWM"),
         "rss_after_close_kb": after.get("VmRSS"),
+        "rss_after_trim_kb": trimmed.get("VmRSS"),
         "threads": during.get("Threads"),
         "still_relays": still_relays and alive,
     }
@@ -1250,7 +1254,8 @@ def print_idle(result: dict, out=sys.stdout) -> None:
           f"{result['setup_seconds']} s; mailgate RSS {mb(result['rss_before_kb'])} before, "
           f"{mb(result['rss_with_connections_kb'])} with them open "
           f"({result.get('rss_per_connection_kb', '-')} KB each), peak "
-          f"{mb(result['peak_rss_kb'])}, {mb(result['rss_after_close_kb'])} after closing; "
+          f"{mb(result['peak_rss_kb'])}, {mb(result['rss_after_close_kb'])} after closing, "
+          f"{mb(result.get('rss_after_trim_kb'))} 6.5 s later; "
           f"{result['mailgate_fds']} fds; still relays: {result['still_relays']}", file=out)
 
 

@@ -11,6 +11,7 @@
 #include "core/net/admission.hpp"
 #include "core/net/asio.hpp"
 #include "core/net/client_key.hpp"
+#include "core/net/memory_trim.hpp"
 #include "core/net/proxy_reader.hpp"
 #include "core/net/session.hpp"
 #include "core/net/session_registry.hpp"
@@ -95,6 +96,7 @@ class Server::Impl {
             }
         });
         waitForHangup();
+        scheduleTrimCheck();
         for (size_t i = 1; i < workers_.size(); ++i) {
             Worker* worker = workers_[i].get();
             worker->thread = std::thread([worker] { worker->context.run(); });
@@ -194,6 +196,7 @@ class Server::Impl {
             }
             // Counted from here: a connection still sending its PROXY header holds a slot too.
             ++active_;
+            memory_trim_.noteOpen(active_.load());
             ops::metrics::sessionStarted();
             asio::co_spawn(worker.context,
                            serve(worker, std::move(socket), runtime_, listener, expects_proxy),
@@ -374,8 +377,24 @@ class Server::Impl {
         }
     }
 
+    // On the main thread, like the accept loop that notes the peak.
+    void scheduleTrimCheck() {
+        trim_timer_.expires_after(kTrimCheckInterval);
+        trim_timer_.async_wait([this](const error_code& ec) {
+            if (ec || stopping_) {
+                return;
+            }
+            const size_t open = active_.load();
+            if (memory_trim_.due(open)) {
+                memory_trim_.trim(open);
+            }
+            scheduleTrimCheck();
+        });
+    }
+
     void finishShutdown() {
         drain_timer_.cancel();
+        trim_timer_.cancel();
         signals_.cancel();
         hangup_.cancel();
     }
@@ -394,6 +413,9 @@ class Server::Impl {
     asio::signal_set signals_{main_->context, SIGTERM, SIGINT};
     asio::signal_set hangup_{main_->context, SIGHUP};
     asio::steady_timer drain_timer_{main_->context};
+    static constexpr std::chrono::seconds kTrimCheckInterval{5};
+    asio::steady_timer trim_timer_{main_->context};
+    MemoryTrim memory_trim_;
     std::atomic<size_t> active_{0};
     Admission admission_;
     std::atomic<bool> stopping_{false};
