@@ -377,7 +377,27 @@ class SinkDirect(Target):
         return self.sink.alive()
 
 
-class Socat(Target):
+class ProcessGroupTarget(Target):
+    """A path whose work is done by `self.proc` and the processes it forks (its group): every
+    one of them counts, and the leader's cutime covers the children it has already reaped."""
+    proc = None
+
+    def pids(self):
+        return group_members(self.proc.pid)
+
+    def cpu_ticks(self):
+        total = 0
+        for pid in self.pids():
+            stat = proc_stat(pid)
+            if stat:
+                total += stat[1] + (stat[2] if pid == self.proc.pid else 0)
+        return total
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+
+class Socat(ProcessGroupTarget):
     """socat relaying bytes to the sink, parsing nothing: the floor any proxy can reach. It forks
     a child per connection; TCP_NODELAY on both sides, as a tuned relay would have it."""
     name = "socat"
@@ -402,20 +422,6 @@ class Socat(Target):
                 return self
             self.procs.stop(self.proc)
         raise BenchError("socat did not start")
-
-    def pids(self):
-        return group_members(self.proc.pid)
-
-    def cpu_ticks(self):
-        total = 0
-        for pid in self.pids():  # the listener's cutime covers the children it has reaped
-            stat = proc_stat(pid)
-            if stat:
-                total += stat[1] + (stat[2] if pid == self.proc.pid else 0)
-        return total
-
-    def alive(self):
-        return self.proc is not None and self.proc.poll() is None
 
 
 # The shipped default chain's settings (config/mailgate.yaml), and a rewrite rule set of the kind
@@ -577,8 +583,10 @@ exports.hook_lookup_rdns = function (next, connection) {
 """
 
 
-class Haraka(Target):
-    """Haraka 3 from bench/haraka/node_modules, in-session forwarding with queue/smtp_forward."""
+class Haraka(ProcessGroupTarget):
+    """Haraka 3 from bench/haraka/node_modules, in-session forwarding with queue/smtp_forward.
+    It runs as a cluster master with one worker (smtp.ini nodes unset means 1), and the worker
+    does the SMTP work: the whole group counts."""
     name = "haraka"
 
     def __init__(self, procs, workdir, sink):
@@ -623,25 +631,9 @@ class Haraka(Target):
             self.procs.stop(self.proc)
         raise BenchError(f"Haraka did not start:\n{self.diagnostics()}")
 
-    def pids(self):
-        # Haraka runs as a cluster master with one worker (smtp.ini nodes unset means 1): the
-        # worker does the SMTP work, so every process of the group counts.
-        return group_members(self.proc.pid)
-
-    def cpu_ticks(self):
-        total = 0
-        for pid in self.pids():  # the master's cutime covers a worker it has reaped
-            stat = proc_stat(pid)
-            if stat:
-                total += stat[1] + (stat[2] if pid == self.proc.pid else 0)
-        return total
-
     def rss_pid(self):
         workers = [pid for pid in self.pids() if pid != self.proc.pid]
         return workers[0] if len(workers) == 1 else self.proc.pid
-
-    def alive(self):
-        return self.proc is not None and self.proc.poll() is None
 
     def diagnostics(self):
         try:

@@ -1,22 +1,11 @@
 #include "core/smtp/received.hpp"
 
-#include <cstdio>
+#include <mailgate/trace_text.hpp>
 
 namespace mailgate::smtp {
 namespace {
 
-// Keeps what may stand in a header comment or word: printable ASCII without parentheses,
-// backslashes or angle brackets; the rest becomes '?'. Bounded in length.
-std::string sanitize(std::string_view text, size_t max_length = 255) {
-    std::string out;
-    for (const char c : text.substr(0, max_length)) {
-        const auto byte = static_cast<unsigned char>(c);
-        const bool plain = byte > 0x20 && byte < 0x7f && c != '(' && c != ')' && c != '\\' &&
-                           c != '<' && c != '>' && c != ';';
-        out += plain ? c : '?';
-    }
-    return out.empty() ? std::string("unknown") : out;
-}
+using mailgate::trace::word;
 
 // Our own TLS summary: spaces and parentheses stay, anything else unusual becomes '?'.
 std::string sanitizeWords(std::string_view text) {
@@ -54,28 +43,19 @@ std::string rfc5322Date(std::time_t when) {
     if (when == cached_when) {
         return cached_text;
     }
-    static const char* const kDays[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
-    static const char* const kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                          "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-    std::tm utc{};
-    gmtime_r(&when, &utc);
-    char text[64];
-    std::snprintf(text, sizeof text, "%s, %02d %s %04d %02d:%02d:%02d +0000", kDays[utc.tm_wday],
-                  utc.tm_mday, kMonths[utc.tm_mon], utc.tm_year + 1900, utc.tm_hour, utc.tm_min,
-                  utc.tm_sec);
     cached_when = when;
-    cached_text = text;
+    cached_text = mailgate::trace::date(when);
     return cached_text;
 }
 
 std::string receivedHeader(const TraceInfo& trace) {
     std::string header = "Received: from ";
-    header += sanitize(trace.helo);
+    header += word(trace.helo);
     header += " ([";
     if (trace.client_ip.find(':') != std::string_view::npos) {
         header += "IPv6:";  // RFC 5321 4.1.3 address literal
     }
-    header += sanitize(trace.client_ip, 64);
+    header += word(trace.client_ip, 64);
     header += "])\r\n";
     if (!trace.tls.empty()) {
         header += "\t(using ";
@@ -83,14 +63,14 @@ std::string receivedHeader(const TraceInfo& trace) {
         header += ")\r\n";
     }
     header += "\tby ";
-    header += sanitize(trace.hostname);
+    header += word(trace.hostname);
     header += " (mailgate) with ";
     header += trace.protocol;
     header += " id ";
-    header += sanitize(trace.id, 64);
+    header += word(trace.id, 64);
     if (!trace.single_recipient.empty()) {
         header += "\r\n\tfor <";
-        header += sanitize(trace.single_recipient, 256);
+        header += word(trace.single_recipient, 256);
         header += '>';
     }
     header += "; ";

@@ -4,8 +4,9 @@ from contextlib import contextmanager
 
 import pytest
 
-from mailgate_process import BuildPaths, MailgateProcess, build_paths, gateway_config
+from mailgate_process import HOSTNAME, BuildPaths, MailgateProcess, build_paths, gateway_config
 from recording_backend import RecordingBackend
+from tls_pki import TestPki
 
 
 @pytest.fixture(scope="session")
@@ -97,3 +98,12 @@ def module_start_gateway(build, mailgate_binary, module_backend, tmp_path_factor
     """Like start_gateway, shared by the tests of one module, relaying to module_backend."""
     with gateway_group(build, tmp_path_factory.mktemp("mailgate")) as group:
         yield lambda **sections: group.start(gateway_config(build, module_backend.port, **sections))
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory):
+    """A test CA with mailgate's certificate as pki.mx (modules that need more certificates
+    define a pki fixture of their own)."""
+    pki = TestPki(tmp_path_factory.mktemp("pki"))
+    pki.mx = pki.issue(HOSTNAME, dns=(HOSTNAME,), ips=("127.0.0.1",))
+    return pki

@@ -1,11 +1,13 @@
 """Shared by the private daemons the tests start (Postfix, Exim, Dovecot, spamd, Rspamd): the
-start on a free port, a fixture's start-and-clean-up, waiting for a delivered message, and
-stopping a process group."""
+start on a free port, waiting until a daemon answers, a fixture's start-and-clean-up, waiting
+for a delivered message, and stopping a process group."""
 
 import os
 import signal
+import socket
 import subprocess
 import time
+import warnings
 from pathlib import Path
 from typing import Callable
 
@@ -33,9 +35,35 @@ def start_on_free_port(what: str, launch: Callable[[int], None], ready: Callable
     raise RuntimeError(f"private {what} did not start on 127.0.0.1:{port}\n{log_text()[-6000:]}")
 
 
+def wait_until_ready(probe: Callable[[], bool], alive: Callable[[], bool], timeout: float,
+                     interval: float = 0.1) -> bool:
+    """Tries probe() every `interval` (an OSError counts as not yet) until it says True, the
+    daemon is gone, or `timeout` has passed."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and alive():
+        try:
+            if probe():
+                return True
+        except OSError:
+            pass
+        time.sleep(interval)
+    return False
+
+
+def greets_with_220(port: int) -> bool:
+    """True when 127.0.0.1:port answers with an SMTP greeting (then QUIT)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=2) as sock:
+        sock.settimeout(5)
+        if sock.recv(512).startswith(b"220"):
+            sock.sendall(b"QUIT\r\n")
+            return True
+    return False
+
+
 def run_instance(instance):
     """A module fixture's body: starts `instance` (a failed start fails the test), yields it,
-    then stops and removes it whatever happened."""
+    then stops and removes it whatever happened. A stop() that returns processes it had to kill
+    (Postfix's does) gives a warning with the instance's log."""
     try:
         try:
             instance.start()
@@ -44,7 +72,10 @@ def run_instance(instance):
         yield instance
     finally:
         try:
-            instance.stop()
+            killed = instance.stop()
+            if killed:
+                warnings.warn(f"{type(instance).__name__}: processes {killed} had to be killed\n"
+                              f"{instance.log_text()}")
         finally:
             instance.remove()
 

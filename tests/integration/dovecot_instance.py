@@ -18,11 +18,10 @@ import shutil
 import socket
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 
-from daemon_process import (start_on_free_port, stop_process_group,
-                            wait_for_maildir_message)
+from daemon_process import (greets_with_220, start_on_free_port, stop_process_group,
+                            wait_for_maildir_message, wait_until_ready)
 
 DOMAIN = "example.test"
 USERS = ("ideal", "other")
@@ -136,18 +135,8 @@ class DovecotInstance:
                                          stderr=subprocess.STDOUT, start_new_session=True)
 
     def _wait_ready(self) -> bool:
-        deadline = time.monotonic() + READY_TIMEOUT
-        while time.monotonic() < deadline and self.proc.poll() is None:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=2) as sock:
-                    sock.settimeout(max(0.1, deadline - time.monotonic()))
-                    if sock.recv(512).startswith(b"220") and self.socket_path.exists():
-                        sock.sendall(b"QUIT\r\n")
-                        return True
-            except OSError:
-                pass
-            time.sleep(0.1)
-        return False
+        return wait_until_ready(lambda: self.socket_path.exists() and greets_with_220(self.port),
+                                lambda: self.proc.poll() is None, READY_TIMEOUT)
 
     def stop(self) -> None:
         stop_process_group(self.proc, 10)
@@ -237,22 +226,18 @@ class DovecotAuthInstance(DovecotInstance):
         return self
 
     def _wait_ready(self) -> bool:
-        deadline = time.monotonic() + READY_TIMEOUT
-        while time.monotonic() < deadline and self.proc.poll() is None:
-            try:
-                with socket.socket(socket.AF_UNIX) as sock:
-                    sock.settimeout(2)
-                    sock.connect(str(self.socket_path))
-                    sock.sendall(b"VERSION\t1\t2\nCPID\t1\n")
-                    data = b""
-                    while b"DONE\n" not in data and len(data) < 65536:
-                        chunk = sock.recv(4096)
-                        if not chunk:
-                            break
-                        data += chunk
-                    if b"DONE\n" in data:
-                        return True
-            except OSError:
-                pass
-            time.sleep(0.1)
-        return False
+        return wait_until_ready(self._answers_handshake, lambda: self.proc.poll() is None,
+                                READY_TIMEOUT)
+
+    def _answers_handshake(self) -> bool:
+        with socket.socket(socket.AF_UNIX) as sock:
+            sock.settimeout(2)
+            sock.connect(str(self.socket_path))
+            sock.sendall(b"VERSION\t1\t2\nCPID\t1\n")
+            data = b""
+            while b"DONE\n" not in data and len(data) < 65536:
+                chunk = sock.recv(4096)
+                if not chunk:
+                    break
+                data += chunk
+            return b"DONE\n" in data

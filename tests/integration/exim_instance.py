@@ -11,14 +11,12 @@ it). Exim drops root when it re-executes itself with -C, so deliveries run as De
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 
-from daemon_process import (start_on_free_port, stop_process_group,
-                            wait_for_maildir_message)
+from daemon_process import (greets_with_220, start_on_free_port, stop_process_group,
+                            wait_for_maildir_message, wait_until_ready)
 
 DOMAIN = "example.test"
 USERS = ("ideal", "other")
@@ -144,18 +142,8 @@ class EximInstance:
                 start_new_session=True)
 
     def _wait_ready(self) -> bool:
-        deadline = time.monotonic() + READY_TIMEOUT
-        while time.monotonic() < deadline and self.proc.poll() is None:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=2) as sock:
-                    sock.settimeout(max(0.1, deadline - time.monotonic()))
-                    if sock.recv(512).startswith(b"220"):
-                        sock.sendall(b"QUIT\r\n")
-                        return True
-            except OSError:
-                pass
-            time.sleep(0.1)
-        return False
+        return wait_until_ready(lambda: greets_with_220(self.port),
+                                lambda: self.proc.poll() is None, READY_TIMEOUT)
 
     def stop(self) -> None:
         stop_process_group(self.proc, 5)

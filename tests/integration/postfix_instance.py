@@ -9,13 +9,14 @@ import os
 import pwd
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
 from pathlib import Path
 
-from daemon_process import wait_for_maildir_message
+import pytest
+
+from daemon_process import greets_with_220, run_instance, wait_for_maildir_message, wait_until_ready
 from mailgate_process import free_port
 
 DOMAIN = "example.test"
@@ -33,6 +34,16 @@ def postfix_binary():
     path = os.pathsep.join([os.environ.get("PATH", ""), *SBIN_PATHS])
     found = shutil.which("postfix", path=path)
     return Path(found) if found else None
+
+
+def running_postfix(extra_main_cf: str = ""):
+    """A module fixture's body: a private Postfix (skipped when Postfix is not installed),
+    stopped and removed at teardown, also when a test or the start itself failed."""
+    binary = postfix_binary()
+    if binary is None:
+        pytest.skip("postfix is not installed (scripts/install-deps.sh installs it; "
+                    "in CI these tests run)")
+    yield from run_instance(PostfixInstance.create(binary, extra_main_cf=extra_main_cf))
 
 
 def _delivery_owner() -> tuple[int, int]:
@@ -210,20 +221,9 @@ class PostfixInstance:
                            f"{self.log_text()[-6000:]}")
 
     def _wait_ready(self) -> bool:
-        deadline = time.monotonic() + READY_TIMEOUT
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=2) as sock:
-                    sock.settimeout(max(0.1, deadline - time.monotonic()))
-                    if sock.recv(512).startswith(b"220"):
-                        sock.sendall(b"QUIT\r\n")
-                        return True
-            except OSError:
-                pass
-            if self.master_pid is None or not self._alive(self.master_pid):
-                return False
-            time.sleep(0.1)
-        return False
+        return wait_until_ready(
+            lambda: greets_with_220(self.port),
+            lambda: self.master_pid is not None and self._alive(self.master_pid), READY_TIMEOUT)
 
     # --- stop ------------------------------------------------------------------------------
 

@@ -15,10 +15,9 @@ import shutil
 import socket
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 
-from daemon_process import start_on_free_port, stop_process_group
+from daemon_process import start_on_free_port, stop_process_group, wait_until_ready
 
 RSPAMD = Path("/usr/bin/rspamd")
 RSPAMD_USER = "_rspamd"
@@ -118,21 +117,16 @@ class RspamdInstance:
 
     def _wait_ready(self) -> bool:
         """True once the normal worker answers /ping."""
-        deadline = time.monotonic() + READY_TIMEOUT
-        while time.monotonic() < deadline and self.proc.poll() is None:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=2) as sock:
-                    sock.sendall(b"GET /ping HTTP/1.1\r\nHost: rspamd\r\n"
-                                 b"Connection: close\r\n\r\n")
-                    reply = b""
-                    while chunk := sock.recv(4096):
-                        reply += chunk
-                    if reply.startswith(b"HTTP/1.1 200") and reply.rstrip().endswith(b"pong"):
-                        return True
-            except OSError:
-                pass
-            time.sleep(0.2)
-        return False
+        return wait_until_ready(self._answers_ping, lambda: self.proc.poll() is None,
+                                READY_TIMEOUT, interval=0.2)
+
+    def _answers_ping(self) -> bool:
+        with socket.create_connection(("127.0.0.1", self.port), timeout=2) as sock:
+            sock.sendall(b"GET /ping HTTP/1.1\r\nHost: rspamd\r\nConnection: close\r\n\r\n")
+            reply = b""
+            while chunk := sock.recv(4096):
+                reply += chunk
+            return reply.startswith(b"HTTP/1.1 200") and reply.rstrip().endswith(b"pong")
 
     def stop(self) -> None:
         stop_process_group(self.proc, 10)

@@ -12,10 +12,9 @@ import shutil
 import socket
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 
-from daemon_process import start_on_free_port, stop_process_group
+from daemon_process import start_on_free_port, stop_process_group, wait_until_ready
 
 SPAMD = Path("/usr/sbin/spamd")
 PACKAGE_SITE_CONFIG = Path("/etc/spamassassin")
@@ -90,18 +89,13 @@ class SpamdInstance:
 
     def _wait_ready(self) -> bool:
         """True once spamd answers a real SYMBOLS request (its rules are loaded)."""
-        deadline = time.monotonic() + READY_TIMEOUT
-        while time.monotonic() < deadline and self.proc.poll() is None:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=5) as sock:
-                    sock.sendall(b"SYMBOLS SPAMC/1.5\r\nContent-length: %d\r\n\r\n" % len(PROBE)
-                                 + PROBE)
-                    if sock.recv(100).startswith(b"SPAMD/1.1 0 EX_OK"):
-                        return True
-            except OSError:
-                pass
-            time.sleep(0.2)
-        return False
+        return wait_until_ready(self._answers_symbols, lambda: self.proc.poll() is None,
+                                READY_TIMEOUT, interval=0.2)
+
+    def _answers_symbols(self) -> bool:
+        with socket.create_connection(("127.0.0.1", self.port), timeout=5) as sock:
+            sock.sendall(b"SYMBOLS SPAMC/1.5\r\nContent-length: %d\r\n\r\n" % len(PROBE) + PROBE)
+            return sock.recv(100).startswith(b"SPAMD/1.1 0 EX_OK")
 
     def stop(self) -> None:
         stop_process_group(self.proc, 10)

@@ -11,7 +11,6 @@ import pytest
 from mailgate_process import HOSTNAME, free_port, gateway_config, run_mailgate, write_config
 from metrics_client import scrape, value
 from smtp_client import RawClient, open_session, send_message
-from tls_pki import TestPki
 
 PASSWORD = "Tr0ub4dor&3-secret"
 CONTENT = b"Subject: auth\r\n\r\nbody\r\n"
@@ -19,13 +18,6 @@ CONTENT = b"Subject: auth\r\n\r\nbody\r\n"
 
 def b64(text: str) -> str:
     return base64.b64encode(text.encode()).decode()
-
-
-@pytest.fixture(scope="module")
-def pki(tmp_path_factory):
-    pki = TestPki(tmp_path_factory.mktemp("pki"))
-    pki.mx = pki.issue(HOSTNAME, dns=(HOSTNAME,), ips=("127.0.0.1",))
-    return pki
 
 
 @pytest.fixture(scope="module")
@@ -42,8 +34,9 @@ def auth_gateway(start_gateway, pki, users_file, **auth):
                          auth={"users_file": str(users_file), "failure_delay": "0", **auth})
 
 
-def tls_session(port: int, pki) -> RawClient:
-    client = RawClient(port)
+def tls_session(port: int, pki, timeout: float = 5.0) -> RawClient:
+    """A session that has said EHLO, STARTTLS and EHLO again, and is offered AUTH."""
+    client = RawClient(port, timeout=timeout)
     open_session(client)
     assert client.command("STARTTLS").code == 220
     client.sock = pki.client_context().wrap_socket(client.sock, server_hostname=HOSTNAME)

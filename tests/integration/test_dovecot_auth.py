@@ -15,10 +15,10 @@ import pytest
 
 from daemon_process import run_instance
 from dovecot_instance import DovecotAuthInstance, dovecot_root
-from mailgate_process import HOSTNAME, free_port, gateway_config, run_mailgate, write_config
+from mailgate_process import free_port, gateway_config, run_mailgate, write_config
 from metrics_client import scrape, value
-from smtp_client import RawClient, open_session, send_message
-from tls_pki import TestPki
+from smtp_client import send_message
+from test_auth import b64, tls_session
 
 PASSWORD = "Tr0ub4dor&3-dovecot"
 CONTENT = b"Subject: dovecot auth\r\n\r\nbody\r\n"
@@ -26,19 +26,8 @@ HANDSHAKE = (b"VERSION\t1\t2\nMECH\tPLAIN\tplaintext\nMECH\tLOGIN\tplaintext\nSP
              b"CUID\t1\nCOOKIE\t0123456789abcdef0123456789abcdef\nDONE\n")
 
 
-def b64(text: str) -> str:
-    return base64.b64encode(text.encode()).decode()
-
-
 def plain(name: str, password: str = PASSWORD) -> str:
     return f"AUTH PLAIN {b64(chr(0) + name + chr(0) + password)}"
-
-
-@pytest.fixture(scope="module")
-def pki(tmp_path_factory):
-    pki = TestPki(tmp_path_factory.mktemp("pki"))
-    pki.mx = pki.issue(HOSTNAME, dns=(HOSTNAME,), ips=("127.0.0.1",))
-    return pki
 
 
 @pytest.fixture(scope="module")
@@ -129,19 +118,10 @@ def dovecot_gateway(start_gateway, pki, socket_path, metrics_port=None, **auth):
     return start_gateway(**sections)
 
 
-def tls_session(port: int, pki) -> RawClient:
-    client = RawClient(port, timeout=20)
-    open_session(client)
-    assert client.command("STARTTLS").code == 220
-    client.sock = pki.client_context().wrap_socket(client.sock, server_hostname=HOSTNAME)
-    assert "AUTH PLAIN LOGIN" in client.ehlo().lines
-    return client
-
-
 def test_plain_through_dovecot_sets_its_user(start_gateway, backend, pki, dovecot):
     """PLAIN as "alice": Dovecot checks the password and names alice@example.test."""
     gw = dovecot_gateway(start_gateway, pki, dovecot.socket_path)
-    with tls_session(gw.port, pki) as client:
+    with tls_session(gw.port, pki, timeout=20) as client:
         reply = client.command(plain("alice"))
         assert (reply.code, reply.enhanced) == (235, "2.7.0"), str(reply)
         assert send_message(client, "alice@example.test", ["user@example.test"],
@@ -158,7 +138,7 @@ def test_dovecot_user_reaches_the_backend_in_xclient(start_gateway, backend, pki
     """The backend learns Dovecot's canonical name, not the one the client typed."""
     backend.ehlo_extra = ["XCLIENT NAME ADDR LOGIN"]
     gw = dovecot_gateway(start_gateway, pki, dovecot.socket_path)
-    with tls_session(gw.port, pki) as client:
+    with tls_session(gw.port, pki, timeout=20) as client:
         assert client.command(plain("alice")).code == 235
         assert send_message(client, "alice@example.test", ["user@example.test"],
                             CONTENT).code == 250
@@ -168,7 +148,7 @@ def test_dovecot_user_reaches_the_backend_in_xclient(start_gateway, backend, pki
 def test_login_through_dovecot(start_gateway, pki, dovecot):
     """LOGIN's name and password go to Dovecot as PLAIN; the identity is Dovecot's."""
     gw = dovecot_gateway(start_gateway, pki, dovecot.socket_path)
-    with tls_session(gw.port, pki) as client:
+    with tls_session(gw.port, pki, timeout=20) as client:
         assert client.command("AUTH LOGIN").code == 334
         assert client.command(b64("bob@example.test")).code == 334
         reply = client.command(b64(PASSWORD))
@@ -183,7 +163,7 @@ def test_concurrent_auths_through_dovecot(start_gateway, pki, dovecot):
     replies = []
 
     def authenticate(index):
-        with tls_session(gw.port, pki) as client:
+        with tls_session(gw.port, pki, timeout=20) as client:
             replies.append(client.command(plain("alice" if index % 2 else "bob")).code)
 
     threads = [threading.Thread(target=authenticate, args=(i,)) for i in range(8)]
@@ -199,13 +179,13 @@ def test_wrong_passwords_are_535_and_counted(start_gateway, pki, dovecot):
     metrics_port = free_port()
     gw = dovecot_gateway(start_gateway, pki, dovecot.socket_path, metrics_port,
                          max_failures=2)
-    with tls_session(gw.port, pki) as client:
+    with tls_session(gw.port, pki, timeout=20) as client:
         reply = client.command(plain("alice", "wrong"))
         assert (reply.code, reply.enhanced) == (535, "5.7.8"), str(reply)
         reply = client.command(plain("nobody-here"))
         assert (reply.code, reply.enhanced) == (535, "5.7.8"), str(reply)
         assert client.command("NOOP").code == 250
-    with tls_session(gw.port, pki) as client:
+    with tls_session(gw.port, pki, timeout=20) as client:
         reply = client.command(plain("alice"))
         assert (reply.code, reply.enhanced) == (421, "4.7.0"), str(reply)
     samples = scrape(metrics_port)
@@ -221,9 +201,9 @@ def test_names_dovecot_cannot_carry_are_refused_unasked(start_gateway, pki, fake
     """TAB, LF or NUL in a LOGIN name: 535 without a connection to Dovecot."""
     fake = fake_dovecot(lambda fake, conn: None)
     gw = dovecot_gateway(start_gateway, pki, fake.path)
-    with tls_session(gw.port, pki) as client:
+    with tls_session(gw.port, pki, timeout=20) as client:
         assert client.command("AUTH LOGIN").code == 334
-        assert client.command(base64.b64encode(name.encode()).decode()).code == 334
+        assert client.command(b64(name)).code == 334
         reply = client.command(b64(PASSWORD))
         assert (reply.code, reply.enhanced) == (535, "5.7.8"), str(reply)
     assert fake.connections == 0
@@ -241,7 +221,7 @@ def test_request_on_the_wire(start_gateway, pki, fake_dovecot):
 
     fake = fake_dovecot(dovecot)
     gw = dovecot_gateway(start_gateway, pki, fake.path)
-    with tls_session(gw.port, pki) as client:
+    with tls_session(gw.port, pki, timeout=20) as client:
         assert client.command(plain("Alice")).code == 235
     hello, auth = fake.received
     assert hello.startswith(b"VERSION\t1\t2\nCPID\t")
@@ -266,7 +246,7 @@ def test_missing_socket_is_454_and_not_counted(start_gateway, pki, short_dir):
     metrics_port = free_port()
     gw = dovecot_gateway(start_gateway, pki, short_dir / "nothing-here", metrics_port,
                          max_failures=1)
-    with tls_session(gw.port, pki) as client:
+    with tls_session(gw.port, pki, timeout=20) as client:
         assert_unavailable(client)
         assert_unavailable(client)
         assert client.command("AUTH LOGIN").code == 334
@@ -287,7 +267,7 @@ def test_socket_not_listening_is_454(start_gateway, pki, short_dir):
     stale.bind(str(path))
     try:
         gw = dovecot_gateway(start_gateway, pki, path)
-        with tls_session(gw.port, pki) as client:
+        with tls_session(gw.port, pki, timeout=20) as client:
             assert_unavailable(client)
         assert gw.wait_for_log("unavailable: connecting:")
     finally:
@@ -298,7 +278,7 @@ def test_hanging_dovecot_is_454_within_the_timeout(start_gateway, pki, fake_dove
     """A Dovecot that accepts and never answers: 454 once dovecot_timeout has passed."""
     fake = fake_dovecot(lambda fake, conn: fake.stopping.wait(30))
     gw = dovecot_gateway(start_gateway, pki, fake.path, dovecot_timeout="1s")
-    with tls_session(gw.port, pki) as client:
+    with tls_session(gw.port, pki, timeout=20) as client:
         started = time.monotonic()
         assert_unavailable(client)
         elapsed = time.monotonic() - started
@@ -314,7 +294,7 @@ def test_dovecot_hanging_after_the_handshake_is_454(start_gateway, pki, fake_dov
 
     fake = fake_dovecot(dovecot)
     gw = dovecot_gateway(start_gateway, pki, fake.path, dovecot_timeout="1s")
-    with tls_session(gw.port, pki) as client:
+    with tls_session(gw.port, pki, timeout=20) as client:
         assert_unavailable(client)
     assert gw.wait_for_log("no answer within 1000 ms (reading the reply)")
 
@@ -346,7 +326,7 @@ def test_garbage_from_dovecot_is_454(start_gateway, pki, fake_dovecot, answer, l
 
     fake = fake_dovecot(respond)
     gw = dovecot_gateway(start_gateway, pki, fake.path, dovecot_timeout="5s")
-    with tls_session(gw.port, pki) as client:
+    with tls_session(gw.port, pki, timeout=20) as client:
         assert_unavailable(client)
     assert gw.wait_for_log(logged), gw.log_text()
     assert PASSWORD not in gw.log_text()
@@ -358,7 +338,7 @@ def test_reload_switches_to_dovecot(start_gateway, build, backend, pki, dovecot,
     users.write_text("carol:$6$abcdefgh$" + "x" * 86 + "\n", encoding="utf-8")
     gw = start_gateway(server={"tls": {"cert": str(pki.mx.cert), "key": str(pki.mx.key)}},
                        auth={"users_file": str(users), "failure_delay": "0"})
-    with tls_session(gw.port, pki) as client:
+    with tls_session(gw.port, pki, timeout=20) as client:
         assert client.command(plain("alice")).code == 535  # not in the users file
     config = gateway_config(build, backend.port,
                             server={"tls": {"cert": str(pki.mx.cert), "key": str(pki.mx.key)}},
@@ -367,7 +347,7 @@ def test_reload_switches_to_dovecot(start_gateway, build, backend, pki, dovecot,
     write_config(gw.config_path, config, port=gw.port)
     gw.send_signal(signal.SIGHUP)
     assert gw.wait_for_log("configuration reloaded", timeout=10), gw.log_text()
-    with tls_session(gw.port, pki) as client:
+    with tls_session(gw.port, pki, timeout=20) as client:
         assert client.command(plain("alice")).code == 235
     assert gw.wait_for_log("AUTH PLAIN as alice@example.test")
 

@@ -47,36 +47,25 @@ class BackendConnection:
             pass
 
     def read_line(self, timeout: float = LINE_TIMEOUT):
-        deadline = time.monotonic() + timeout
-        for _ in range(100_000):
+        """One line with its LF, or None if the connection ends first."""
+        def line():
             end = self.buffer.find(b"\n")
-            if end >= 0:
-                line = bytes(self.buffer[: end + 1])
-                del self.buffer[: end + 1]
-                return line
-            remaining = deadline - time.monotonic()
-            if remaining <= 0 or self.stopping.is_set():
-                return None
-            self.sock.settimeout(min(remaining, 0.5))
-            try:
-                chunk = self.sock.recv(65536)
-            except socket.timeout:
-                continue
-            except OSError:
-                return None
-            if not chunk:
-                return None
-            self.raw += chunk
-            self.buffer += chunk
-        return None
+            return None if end < 0 else end + 1
+        return self._read_until(line, timeout)
 
     def read_exactly(self, size: int, timeout: float = LINE_TIMEOUT):
         """`size` octets (a BDAT chunk), or None if the connection ends first."""
+        return self._read_until(lambda: size if len(self.buffer) >= size else None, timeout)
+
+    def _read_until(self, ready, timeout: float):
+        """Reads until ready() gives how many buffered octets to take; those octets, or None at
+        the timeout, when stopping or when the connection ends."""
         deadline = time.monotonic() + timeout
         for _ in range(100_000):
-            if len(self.buffer) >= size:
-                data = bytes(self.buffer[:size])
-                del self.buffer[:size]
+            take = ready()
+            if take is not None:
+                data = bytes(self.buffer[:take])
+                del self.buffer[:take]
                 return data
             remaining = deadline - time.monotonic()
             if remaining <= 0 or self.stopping.is_set():

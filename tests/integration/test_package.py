@@ -21,6 +21,7 @@ EXPECTED_FILES = [
     "usr/share/doc/mailgate/plugins/spam_score.md",
     "usr/include/mailgate/plugin.h",
     "usr/include/mailgate/plugin.hpp",
+    "usr/include/mailgate/trace_text.hpp",
     "usr/lib/cmake/mailgate/mailgateConfig.cmake",
     "usr/lib/cmake/mailgate/mailgateConfigVersion.cmake",
     "usr/lib/cmake/mailgate/mailgateTargets.cmake",

@@ -7,13 +7,12 @@ virtual domain example.test into Maildirs; the system's own Postfix is never use
 import re
 import smtplib
 import uuid
-import warnings
 
 import pytest
 
 from mailgate_process import HOSTNAME, smtp_backend
 from postfix_instance import HOSTNAME as POSTFIX_HOSTNAME
-from postfix_instance import PostfixInstance, postfix_binary
+from postfix_instance import running_postfix
 from smtp_client import smtp
 
 SENDER = "sender@remote.example"
@@ -25,26 +24,8 @@ HELO_TO_BACKEND = "mailgate.test.example"
 
 @pytest.fixture(scope="module")
 def postfix():
-    """A running private Postfix for the tests of this module, stopped (and its leftovers
-    killed) at teardown, also when a test or the start itself failed."""
-    binary = postfix_binary()
-    if binary is None:
-        pytest.skip("postfix is not installed (scripts/install-deps.sh installs it; "
-                    "in CI these tests run)")
-    instance = PostfixInstance.create(binary)
-    try:
-        try:
-            instance.start()
-        except RuntimeError as error:
-            pytest.fail(str(error))
-        yield instance
-    finally:
-        try:
-            killed = instance.stop()
-            if killed:
-                warnings.warn(f"postfix processes {killed} had to be killed\n{instance.log_text()}")
-        finally:
-            instance.remove()
+    """A running private Postfix for the tests of this module."""
+    yield from running_postfix()
 
 
 @pytest.fixture

@@ -5,13 +5,12 @@ not mailgate. The client connects from 127.0.0.2, mailgate reaches Postfix from 
 import base64
 import re
 import subprocess
-import warnings
 
 import pytest
 
 from mailgate_process import smtp_backend
 from postfix_instance import HOSTNAME as POSTFIX_HOSTNAME
-from postfix_instance import PostfixInstance, postfix_binary
+from postfix_instance import running_postfix
 from smtp_client import RawClient, open_session, send_message
 from test_postfix_backend import IDEAL, SENDER, fields, message, named
 
@@ -27,24 +26,7 @@ smtpd_sasl_authenticated_header = yes
 
 @pytest.fixture(scope="module")
 def postfix():
-    binary = postfix_binary()
-    if binary is None:
-        pytest.skip("postfix is not installed (scripts/install-deps.sh installs it; "
-                    "in CI these tests run)")
-    instance = PostfixInstance.create(binary, extra_main_cf=TRUST)
-    try:
-        try:
-            instance.start()
-        except RuntimeError as error:
-            pytest.fail(str(error))
-        yield instance
-    finally:
-        try:
-            killed = instance.stop()
-            if killed:
-                warnings.warn(f"postfix processes {killed} had to be killed\n{instance.log_text()}")
-        finally:
-            instance.remove()
+    yield from running_postfix(TRUST)
 
 
 def deliver(port: int, subject: str) -> bytes:

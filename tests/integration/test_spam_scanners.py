@@ -15,11 +15,10 @@ from mailgate_process import free_port, gateway_config, relay_access_entry, run_
     write_config
 from rspamd_instance import RspamdInstance, rspamd_binary
 from smtp_client import RawClient, open_session, send_message
-from smtp_text import split_received
 from spamd_instance import SpamdInstance, spamd_binary
+from test_spam_score import RCPT, SENDER, delivered
+from test_spam_score import deliver as deliver_one
 
-SENDER = "sender@remote.example"
-RCPT = "user@example.test"
 GTUBE = b"XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X"
 GTUBE_MESSAGE = (b"Date: Sun, 29 Nov 2026 10:00:00 +0000\r\nMessage-ID: <gtube@remote.example>\r\n"
                  b"From: sender@remote.example\r\nTo: user@example.test\r\n"
@@ -90,16 +89,7 @@ def start(start_gateway, build, scanners, **config):
 
 
 def deliver(gw, content):
-    with RawClient(gw.port, timeout=15) as client:
-        open_session(client)
-        reply = send_message(client, SENDER, [RCPT], content)
-        assert client.command("QUIT").code == 221
-    return reply
-
-
-def delivered(backend) -> bytes:
-    (tx,) = backend.wait_for_transactions(1, timeout=10)
-    return split_received(tx.data)[1]
+    return deliver_one(gw, content, timeout=15)  # a scan may take a while
 
 
 def spam_headers(data: bytes) -> dict:

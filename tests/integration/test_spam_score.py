@@ -27,8 +27,9 @@ def default_rules_entry(build, **config):
     return spam_entry(build, hostname=HOSTNAME, rules_file=str(DEFAULT_RULES), **config)
 
 
-def deliver(gw, content, helo="client.example"):
-    with RawClient(gw.port) as client:
+def deliver(gw, content, helo="client.example", timeout: float = 5.0):
+    """One message through gw in a session of its own; mailgate's reply to the end of data."""
+    with RawClient(gw.port, timeout=timeout) as client:
         open_session(client, helo)
         reply = send_message(client, SENDER, [RCPT], content)
         assert client.command("QUIT").code == 221
@@ -36,6 +37,7 @@ def deliver(gw, content, helo="client.example"):
 
 
 def delivered(backend) -> bytes:
+    """The one message the backend got, without mailgate's Received header."""
     (tx,) = backend.wait_for_transactions(1, timeout=10)
     return split_received(tx.data)[1]
 

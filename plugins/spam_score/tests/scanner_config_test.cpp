@@ -10,14 +10,7 @@ namespace mailgate::spam_score {
 namespace {
 
 using testing::configFrom;
-
-std::vector<std::string> errorsOf(const std::string& yaml) {
-    std::vector<std::string> out;
-    for (const auto& error : parseSpamConfig(yaml).errors) {
-        out.push_back(error.path + ": " + error.message);
-    }
-    return out;
-}
+using testing::errorsOf;
 
 // Only type and address are needed; the rest has defaults that differ by type.
 TEST(ScannerConfigTest, Defaults) {

@@ -13,14 +13,7 @@ namespace mailgate::spam_score {
 namespace {
 
 using testing::configFrom;
-
-std::vector<std::string> errorsOf(const std::string& yaml) {
-    std::vector<std::string> out;
-    for (const auto& error : parseSpamConfig(yaml).errors) {
-        out.push_back(error.path + ": " + error.message);
-    }
-    return out;
-}
+using testing::errorsOf;
 
 bool hasError(const std::vector<std::string>& errors, const std::string& start) {
     for (const auto& error : errors) {

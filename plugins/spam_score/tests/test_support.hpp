@@ -18,6 +18,15 @@ inline SpamConfig configFrom(const std::string& yaml) {
     return std::move(parsed.config);
 }
 
+// The errors reading `yaml` gives, each as "path: message".
+inline std::vector<std::string> errorsOf(const std::string& yaml) {
+    std::vector<std::string> out;
+    for (const auto& error : parseSpamConfig(yaml).errors) {
+        out.push_back(error.path + ": " + error.message);
+    }
+    return out;
+}
+
 // The names of the rules that match `facts`.
 inline std::vector<std::string> matches(const RuleSet& rules, const MessageFacts& facts) {
     std::vector<bool> matched;
