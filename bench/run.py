@@ -14,6 +14,7 @@ See bench/README.md. Only the Python standard library is used.
 """
 
 import argparse
+import collections
 import datetime
 import hashlib
 import json
@@ -108,13 +109,26 @@ def wait_greeting(port: int, timeout: float, alive=lambda: True) -> bool:
     return False
 
 
+# CPU in clock ticks: `cpu` is utime+stime, `children_cpu` cutime+cstime (reaped children),
+# `user` and `children_user` the user-space part of each.
+ProcStat = collections.namedtuple("ProcStat", "state cpu children_cpu user children_user")
+
+
 def proc_stat(pid: int):
-    """(state, utime+stime, cutime+cstime) in clock ticks, or None when the process is gone."""
+    """The ProcStat of a process, or None when it is gone."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except (OSError, IndexError):
         return None
-    return fields[0], int(fields[11]) + int(fields[12]), int(fields[13]) + int(fields[14])
+    utime, stime, cutime, cstime = (int(x) for x in fields[11:15])
+    return ProcStat(fields[0], utime + stime, cutime + cstime, utime, cutime)
+
+
+def own_and_reaped(stat: ProcStat, leader: bool, user_only: bool) -> int:
+    """A group member's CPU ticks; the leader's include the children it has reaped."""
+    if user_only:
+        return stat.user + (stat.children_user if leader else 0)
+    return stat.cpu + (stat.children_cpu if leader else 0)
 
 
 def proc_status(pid: int) -> dict:
@@ -341,12 +355,12 @@ class Target:
         """Processes whose CPU counts as this target's."""
         return []
 
-    def cpu_ticks(self):
+    def cpu_ticks(self, user_only=False):
         total = 0
         for pid in self.pids():
             stat = proc_stat(pid)
             if stat:
-                total += stat[1]
+                total += stat.user if user_only else stat.cpu
         return total
 
     def rss_pid(self):
@@ -385,12 +399,12 @@ class ProcessGroupTarget(Target):
     def pids(self):
         return group_members(self.proc.pid)
 
-    def cpu_ticks(self):
+    def cpu_ticks(self, user_only=False):
         total = 0
         for pid in self.pids():
             stat = proc_stat(pid)
             if stat:
-                total += stat[1] + (stat[2] if pid == self.proc.pid else 0)
+                total += own_and_reaped(stat, pid == self.proc.pid, user_only)
         return total
 
     def alive(self):
@@ -787,14 +801,14 @@ class Postfix(Target):
     def pids(self):
         return list(self._processes())
 
-    def cpu_ticks(self):
+    def cpu_ticks(self, user_only=False):
         # Daemons that exit between two readings are reaped by the master: their CPU moves to
         # its cutime/cstime, so live utime+stime plus the master's children stays continuous.
         total = 0
         for pid in self._processes():
             stat = proc_stat(pid)
             if stat:
-                total += stat[1] + (stat[2] if pid == self.master else 0)
+                total += own_and_reaped(stat, pid == self.master, user_only)
         return total
 
     def alive(self):
@@ -885,6 +899,7 @@ class Runner:
         stderr_path = self.workdir / "smtp-source.stderr"
         start_count = self.sink.expect(count)
         cpu0, sink0, kids0 = target.cpu_ticks(), self.sink_ticks(), children_ticks()
+        user0 = target.cpu_ticks(user_only=True)
         self0, busy0 = self_ticks(), system_busy_ticks()
         t0 = time.monotonic()
         with open(stderr_path, "wb") as err:
@@ -910,6 +925,7 @@ class Runner:
                              f"{load.key} within {settle:.0f} s\n{target.diagnostics()}")
         t_end = max(t_client, reached)
         cpu = target.cpu_ticks() - cpu0
+        user = target.cpu_ticks(user_only=True) - user0
         sink_cpu = self.sink_ticks() - sink0
         client_cpu = children_ticks() - kids0
         busy = system_busy_ticks() - busy0
@@ -928,6 +944,7 @@ class Runner:
             "client_msgs_per_s": round(count / client_elapsed, 1),
             "latency_ms": round(1000.0 * load.sessions * client_elapsed / count, 3),
             "cpu_ms_per_msg": round(cpu * tick_ms / count, 4),
+            "user_cpu_ms_per_msg": round(user * tick_ms / count, 4),
             "sink_cpu_ms_per_msg": round(sink_cpu * tick_ms / count, 4),
             "client_cpu_ms_per_msg": round(client_cpu * tick_ms / count, 4),
             "cpu_cores": round(cpu / CLK_TCK / elapsed, 3),
@@ -939,7 +956,7 @@ class Runner:
 
     def sink_ticks(self) -> int:
         stat = proc_stat(self.sink.proc.pid)
-        return stat[1] if stat else 0
+        return stat.cpu if stat else 0
 
     def calibrate(self, target: Target, load: Load, seconds: float) -> tuple:
         """A few growing probes (which also warm the path up) until one lasts long enough;
@@ -973,7 +990,7 @@ def summarize(runs: list) -> dict:
     if not runs:
         return {}
     keys = ("msgs_per_s", "client_msgs_per_s", "latency_ms", "cpu_ms_per_msg",
-            "sink_cpu_ms_per_msg", "client_cpu_ms_per_msg", "cpu_cores", "other_cpu_cores")
+            "user_cpu_ms_per_msg", "sink_cpu_ms_per_msg", "client_cpu_ms_per_msg", "cpu_cores", "other_cpu_cores")
     out = {key: median_of(runs, key) for key in keys}
     peaks = [r["peak_rss_kb"] for r in runs if r.get("peak_rss_kb")]
     out["peak_rss_kb"] = max(peaks) if peaks else None
@@ -1052,7 +1069,7 @@ def run_matrix(runner: Runner, targets: list, loads: list, repeats: int, seconds
 
 def print_table(rows: list, out=sys.stdout) -> None:
     header = (f"{'load':22} {'path':12} {'msgs/s':>9} {'ratio':>6} {'paired':>6} {'lat ms':>8} "
-              f"{'CPU ms/msg':>10} {'peak RSS MB':>11} {'other CPU':>9}")
+              f"{'CPU ms/msg':>10} {'user':>6} {'peak RSS MB':>11} {'other CPU':>9}")
     print(header, file=out)
     print("-" * len(header), file=out)
     last = None
@@ -1072,7 +1089,8 @@ def print_table(rows: list, out=sys.stdout) -> None:
         print(f"{label:22} {row['target']:12} {fmt(med.get('msgs_per_s'), '9.0f')} "
               f"{fmt(row.get('ratio_to_sink'), '6.2f')} {fmt(row.get('paired_ratio'), '6.2f')} "
               f"{fmt(med.get('latency_ms'), '8.2f')} "
-              f"{fmt(med.get('cpu_ms_per_msg'), '10.3f')} {rss_text:>11} "
+              f"{fmt(med.get('cpu_ms_per_msg'), '10.3f')} "
+              f"{fmt(med.get('user_cpu_ms_per_msg'), '6.3f')} {rss_text:>11} "
               f"{fmt(med.get('other_cpu_cores'), '9.2f')}", file=out)
 
 
