@@ -1,6 +1,8 @@
 #include "core/smtp/data_reader.hpp"
 
 #include <algorithm>
+#include <bit>
+#include <cstdint>
 #include <cstring>
 
 // The line machine. Only a real CRLF starts a line; a bare CR or LF never does, even when it is
@@ -19,47 +21,56 @@ namespace mailgate::smtp {
 
 namespace data_reader_detail {
 
-// The next occurrence of one byte value in a chunk, remembered between calls so that each byte
-// value costs one memchr pass over the chunk however often the scan stops.
-class NextByte {
+// Finds the bytes that interrupt a run of ordinary line content: CR, LF and NUL. It compares
+// 16 bytes at a time (GCC vector extensions: SSE2 on x86-64, plain code elsewhere) in one pass;
+// mail is mostly short lines, where a memchr per byte value per line costs more in calls than
+// in scanning.
+class LineBreaks {
   public:
-    NextByte(std::string_view text, char byte) : text_(text), byte_(byte), at_(scan(0)) {}
+    explicit LineBreaks(std::string_view text) : text_(text) {}
 
-    // Index of the first `byte` at or after `pos`, or text.size() when there is none.
-    size_t from(size_t pos) {
-        if (at_ < pos) {
-            at_ = scan(pos);
+    // Index of the first CR, LF or NUL at or after `pos`, or text.size() when there is none.
+    size_t from(size_t pos) const {
+        const size_t size = text_.size();
+        for (; pos + kBlock <= size; pos += kBlock) {
+            const size_t found = firstBreakInBlock(text_.data() + pos);
+            if (found < kBlock) {
+                return pos + found;
+            }
         }
-        return at_;
+        for (; pos < size; ++pos) {
+            const char c = text_[pos];
+            if (c == '\r' || c == '\n' || c == '\0') {
+                return pos;
+            }
+        }
+        return size;
     }
 
   private:
-    size_t scan(size_t pos) const {
-        if (pos >= text_.size()) {
-            return text_.size();
+    static constexpr size_t kBlock = 16;
+    using Block = unsigned char __attribute__((vector_size(kBlock)));
+
+    // Index of the first break among the kBlock bytes at `data`, or kBlock when there is none.
+    static size_t firstBreakInBlock(const char* data) {
+        Block block;
+        std::memcpy(&block, data, kBlock);
+        const auto flags = (block == '\r') | (block == '\n') | (block == 0);  // 0xff per break
+        uint64_t halves[2];
+        std::memcpy(halves, &flags, kBlock);
+        if ((halves[0] | halves[1]) == 0) {
+            return kBlock;
         }
-        const void* hit = std::memchr(text_.data() + pos, byte_, text_.size() - pos);
-        return hit == nullptr ? text_.size()
-                              : static_cast<size_t>(static_cast<const char*>(hit) - text_.data());
+        return halves[0] != 0 ? firstFlaggedByte(halves[0]) : 8 + firstFlaggedByte(halves[1]);
+    }
+
+    static size_t firstFlaggedByte(uint64_t flags) {
+        const int bits = std::endian::native == std::endian::little ? std::countr_zero(flags)
+                                                                    : std::countl_zero(flags);
+        return static_cast<size_t>(bits) / 8;
     }
 
     std::string_view text_;
-    char byte_;
-    size_t at_;
-};
-
-// The bytes that interrupt a run of ordinary line content: CR, LF and NUL.
-class LineBreaks {
-  public:
-    explicit LineBreaks(std::string_view text)
-        : cr_(text, '\r'), lf_(text, '\n'), nul_(text, '\0') {}
-
-    size_t from(size_t pos) { return std::min({cr_.from(pos), lf_.from(pos), nul_.from(pos)}); }
-
-  private:
-    NextByte cr_;
-    NextByte lf_;
-    NextByte nul_;
 };
 
 }  // namespace data_reader_detail
