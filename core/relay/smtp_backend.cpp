@@ -602,9 +602,11 @@ std::string SmtpBackend::mailCommand(const filter::Transaction& transaction) con
     return line;
 }
 
-std::string SmtpBackend::clientIdentity() const {
-    return session_.client_ip + " " + std::to_string(session_.client_port) + " " + session_.helo +
-           (session_.esmtp ? " ESMTP" : " SMTP") + " " + session_.auth_identity;
+bool SmtpBackend::boundToThisClient() const {
+    const ClientIdentity& bound = *bound_identity_;
+    return bound.ip == session_.client_ip && bound.port == session_.client_port &&
+           bound.helo == session_.helo && bound.esmtp == session_.esmtp &&
+           bound.auth == session_.auth_identity;
 }
 
 bool SmtpBackend::reusable() {
@@ -618,7 +620,7 @@ bool SmtpBackend::reusable() {
     } else if (config_.max_connection_age.count() > 0 &&
                std::chrono::steady_clock::now() - connected_at_ >= config_.max_connection_age) {
         why = "max_connection_age reached";
-    } else if (!bound_identity_.empty() && bound_identity_ != clientIdentity()) {
+    } else if (bound_identity_ && !boundToThisClient()) {
         why = "XCLIENT named another client identity";
     }
     if (why) {
@@ -862,7 +864,8 @@ awaitable<bool> SmtpBackend::forwardClientOnConnect(const config::Endpoint& serv
             co_return false;
         }
     }
-    bound_identity_ = clientIdentity();
+    bound_identity_ = ClientIdentity{session_.client_ip, session_.client_port, session_.helo,
+                                     session_.esmtp, session_.auth_identity};
     co_return true;
 }
 
@@ -870,7 +873,7 @@ awaitable<std::optional<smtp::Reply>> SmtpBackend::forwardClientForTransaction(
     const filter::Transaction& transaction) {
     using config::ForwardClient;
     const ForwardClient mode = config_.forward_client;
-    if (!capabilities_.has_xforward || !bound_identity_.empty() ||
+    if (!capabilities_.has_xforward || bound_identity_ ||
         (mode != ForwardClient::Auto && mode != ForwardClient::Xforward)) {
         co_return std::nullopt;
     }
@@ -1020,7 +1023,7 @@ void SmtpBackend::close() {
     connected_ = false;
     needs_reset_ = false;
     pending_mail_.clear();
-    bound_identity_.clear();
+    bound_identity_.reset();
     transactions_on_connection_ = 0;
     in_.clear();
 }

@@ -91,7 +91,16 @@ class SmtpBackend final : public Backend {
     awaitable<smtp::Reply> lmtpReplies(const filter::Transaction& transaction);
     smtp::Reply finishCommand(smtp::Reply reply, const char* success_code);
     std::string mailCommand(const filter::Transaction& transaction) const;
-    std::string clientIdentity() const;
+    // What XCLIENT told the backend about the client; a connection bound to one client is not
+    // reused for another.
+    struct ClientIdentity {
+        std::string ip;
+        uint16_t port = 0;
+        std::string helo;
+        bool esmtp = false;
+        std::string auth;
+    };
+    bool boundToThisClient() const;
     static Capabilities parseCapabilities(const smtp::Reply& ehlo);
     void close();
 
@@ -113,8 +122,8 @@ class SmtpBackend final : public Backend {
     Capabilities capabilities_;
     std::chrono::steady_clock::time_point connected_at_;
     size_t transactions_on_connection_ = 0;
-    std::string bound_identity_;               // the client XCLIENT named; empty without XCLIENT
-    std::vector<std::string> accepted_rcpts_;  // RCPTs the backend took in this transaction
+    std::optional<ClientIdentity> bound_identity_;  // the client XCLIENT named, if it was used
+    std::vector<std::string> accepted_rcpts_;       // RCPTs the backend took in this transaction
     std::string pending_mail_;      // MAIL waiting to go out with the first RCPT (PIPELINING)
     bool pending_on_kept_ = false;  // ... on a connection kept from an earlier transaction
     bool connected_ = false;

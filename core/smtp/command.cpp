@@ -60,8 +60,16 @@ bool isAlnum(unsigned char c) {
 }
 
 // RFC 5322 atext, plus UTF-8 bytes (RFC 6531).
+constexpr std::array<bool, 256> kAtextSymbols = [] {
+    std::array<bool, 256> table{};
+    for (const char c : string_view("!#$%&'*+-/=?^_`{|}~")) {
+        table[static_cast<unsigned char>(c)] = true;
+    }
+    return table;
+}();
+
 bool isAtext(unsigned char c) {
-    return isAlnum(c) || c >= 0x80 || (c != 0 && std::strchr("!#$%&'*+-/=?^_`{|}~", c) != nullptr);
+    return isAlnum(c) || c >= 0x80 || kAtextSymbols[c];
 }
 
 // RFC 5321 qtextSMTP (which includes SP), plus UTF-8 bytes (RFC 6531).

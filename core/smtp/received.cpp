@@ -5,7 +5,7 @@
 namespace mailgate::smtp {
 namespace {
 
-using mailgate::trace::word;
+using mailgate::trace::appendWord;
 
 // Our own TLS summary: spaces and parentheses stay, anything else unusual becomes '?'.
 std::string sanitizeWords(std::string_view text) {
@@ -36,26 +36,36 @@ std::string tlsSummary(std::string_view version, std::string_view cipher, int bi
            std::to_string(bits) + "/" + std::to_string(algorithm_bits) + " bits)";
 }
 
-std::string rfc5322Date(std::time_t when) {
-    // Formatted once per second per thread: every message of that second shares it.
+namespace {
+
+// Formatted once per second per thread: every message of that second shares it.
+const std::string& cachedDate(std::time_t when) {
     thread_local std::time_t cached_when = -1;
     thread_local std::string cached_text;
-    if (when == cached_when) {
-        return cached_text;
+    if (when != cached_when) {
+        cached_when = when;
+        cached_text = mailgate::trace::date(when);
     }
-    cached_when = when;
-    cached_text = mailgate::trace::date(when);
     return cached_text;
 }
 
+}  // namespace
+
+std::string rfc5322Date(std::time_t when) {
+    return cachedDate(when);
+}
+
 std::string receivedHeader(const TraceInfo& trace) {
-    std::string header = "Received: from ";
-    header += word(trace.helo);
+    std::string header;
+    header.reserve(160 + trace.helo.size() + trace.hostname.size() + trace.tls.size() +
+                   trace.single_recipient.size());
+    header += "Received: from ";
+    appendWord(header, trace.helo);
     header += " ([";
     if (trace.client_ip.find(':') != std::string_view::npos) {
         header += "IPv6:";  // RFC 5321 4.1.3 address literal
     }
-    header += word(trace.client_ip, 64);
+    appendWord(header, trace.client_ip, 64);
     header += "])\r\n";
     if (!trace.tls.empty()) {
         header += "\t(using ";
@@ -63,18 +73,18 @@ std::string receivedHeader(const TraceInfo& trace) {
         header += ")\r\n";
     }
     header += "\tby ";
-    header += word(trace.hostname);
+    appendWord(header, trace.hostname);
     header += " (mailgate) with ";
     header += trace.protocol;
     header += " id ";
-    header += word(trace.id, 64);
+    appendWord(header, trace.id, 64);
     if (!trace.single_recipient.empty()) {
         header += "\r\n\tfor <";
-        header += word(trace.single_recipient, 256);
+        appendWord(header, trace.single_recipient, 256);
         header += '>';
     }
     header += "; ";
-    header += rfc5322Date(trace.when);
+    header += cachedDate(trace.when);
     header += "\r\n";
     return header;
 }

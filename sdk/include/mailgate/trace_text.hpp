@@ -11,18 +11,32 @@
 
 namespace mailgate::trace {
 
-// Keeps what may stand in a header comment or word: printable ASCII without parentheses,
+// Appends what may stand in a header comment or word: printable ASCII without parentheses,
 // backslashes, angle brackets or semicolons; the rest becomes '?'. At most max_length octets;
 // "unknown" when nothing is left.
+inline void appendWord(std::string& out, std::string_view text, std::size_t max_length = 255) {
+    text = text.substr(0, max_length);
+    if (text.empty()) {
+        out += "unknown";
+        return;
+    }
+    const std::size_t start = out.size();
+    out.append(text);
+    for (std::size_t i = start; i < out.size(); ++i) {
+        const auto byte = static_cast<unsigned char>(out[i]);
+        const bool plain = byte > 0x20 && byte < 0x7f && byte != '(' && byte != ')' &&
+                           byte != '\\' && byte != '<' && byte != '>' && byte != ';';
+        if (!plain) {
+            out[i] = '?';
+        }
+    }
+}
+
+// The same as a string of its own.
 inline std::string word(std::string_view text, std::size_t max_length = 255) {
     std::string out;
-    for (const char c : text.substr(0, max_length)) {
-        const auto byte = static_cast<unsigned char>(c);
-        const bool plain = byte > 0x20 && byte < 0x7f && c != '(' && c != ')' && c != '\\' &&
-                           c != '<' && c != '>' && c != ';';
-        out += plain ? c : '?';
-    }
-    return out.empty() ? std::string("unknown") : out;
+    appendWord(out, text, max_length);
+    return out;
 }
 
 // "Sun, 29 Nov 2026 10:00:00 +0000": the RFC 5322 date-time of `when`, in UTC.

@@ -1,6 +1,7 @@
 #include "core/smtp/received.hpp"
 
 #include <gtest/gtest.h>
+#include <mailgate/trace_text.hpp>
 
 namespace mailgate::smtp {
 namespace {
@@ -77,6 +78,19 @@ TEST(ReceivedTest, ProtocolNames) {
     EXPECT_EQ(receivedProtocol(true, false, true, true), "ESMTPSA");
     EXPECT_EQ(receivedProtocol(true, true, true, false), "UTF8SMTPS");
     EXPECT_EQ(receivedProtocol(true, true, true, true), "UTF8SMTPSA");
+}
+
+// The SDK's word rules: each refused byte becomes '?', the length is cut, nothing is "unknown",
+// and appendWord keeps what the string held before.
+TEST(ReceivedTest, TraceWords) {
+    EXPECT_EQ(mailgate::trace::word("a(b)c\\d<e>f;g h\x7f\x80"), "a?b?c?d?e?f?g?h??");
+    EXPECT_EQ(mailgate::trace::word("abcdef", 3), "abc");
+    EXPECT_EQ(mailgate::trace::word(""), "unknown");
+    EXPECT_EQ(mailgate::trace::word("abc", 0), "unknown");
+    std::string out = "from ";
+    mailgate::trace::appendWord(out, "x;y");
+    mailgate::trace::appendWord(out, "");
+    EXPECT_EQ(out, "from x?yunknown");
 }
 
 }  // namespace
