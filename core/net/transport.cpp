@@ -3,6 +3,9 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
+#include <sys/socket.h>
+
+#include <cerrno>
 
 #include <boost/asio/ssl.hpp>
 
@@ -33,9 +36,36 @@ awaitable<error_code> BasicTransport<Socket>::write(asio::const_buffer buffer) {
         (void)written;
         co_return ec;
     }
-    auto [ec, written] = co_await asio::async_write(socket_, buffer, use_nothrow);
+    // A reply or a command almost always fits in the socket's send buffer. Sent at once, it
+    // needs no trip through the reactor and the scheduler, which an async_write takes even
+    // when it completes at once; whatever the kernel does not take goes the asynchronous way.
+    error_code ec = sendWithoutWaiting(buffer);
+    if (ec || buffer.size() == 0) {
+        co_return ec;
+    }
+    auto [async_ec, written] = co_await asio::async_write(socket_, buffer, use_nothrow);
     (void)written;
-    co_return ec;
+    co_return async_ec;
+}
+
+template <typename Socket>
+error_code BasicTransport<Socket>::sendWithoutWaiting(asio::const_buffer& buffer) {
+    while (buffer.size() > 0) {
+        const ssize_t sent = ::send(socket_.native_handle(), buffer.data(), buffer.size(),
+                                    MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (sent >= 0) {
+            buffer += static_cast<size_t>(sent);
+            continue;
+        }
+        if (errno == EINTR) {
+            continue;
+        }
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            return {};  // the rest waits for the socket to be writable
+        }
+        return error_code(errno, boost::system::system_category());
+    }
+    return {};
 }
 
 template <typename Socket>

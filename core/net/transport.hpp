@@ -61,6 +61,10 @@ class BasicTransport {
 
   private:
     using TlsStream = boost::asio::ssl::stream<Socket&>;
+
+    // Sends what the kernel takes now, never blocking; `buffer` keeps the rest. An error only
+    // for a broken connection.
+    error_code sendWithoutWaiting(asio::const_buffer& buffer);
     Socket& socket_;
     std::unique_ptr<TlsStream> tls_;
 };
