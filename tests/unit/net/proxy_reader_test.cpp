@@ -4,6 +4,8 @@
 
 #include <string>
 
+#include "socket_pair.hpp"
+
 namespace mailgate::net {
 namespace {
 
@@ -17,17 +19,7 @@ config::Network network(const std::string& text) {
 }
 
 // A connected pair of loopback sockets; `peer` plays the load balancer.
-struct SocketPair {
-    asio::io_context context;
-    tcp::socket server{context};
-    tcp::socket peer{context};
-
-    SocketPair() {
-        tcp::acceptor acceptor(context, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
-        peer.connect(acceptor.local_endpoint());
-        acceptor.accept(server);
-    }
-
+struct SocketPair : test_support::SocketPair {
     ProxyOutcome read(std::chrono::milliseconds timeout = 2s) {
         ProxyOutcome outcome;
         asio::co_spawn(

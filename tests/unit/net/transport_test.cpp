@@ -8,23 +8,15 @@
 #include <string>
 #include <thread>
 
+#include "socket_pair.hpp"
+
 namespace mailgate::net {
 namespace {
 
 using namespace std::chrono_literals;
 
-// A connected pair of loopback sockets: the transport writes on `server`, `peer` reads.
-struct SocketPair {
-    asio::io_context context;
-    tcp::socket server{context};
-    tcp::socket peer{context};
-
-    SocketPair() {
-        tcp::acceptor acceptor(context, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
-        peer.connect(acceptor.local_endpoint());
-        acceptor.accept(server);
-    }
-};
+// The transport writes on `server`; `peer` reads.
+using test_support::SocketPair;
 
 struct WriteResult {
     bool done = false;
