@@ -504,8 +504,9 @@ class Mailgate(Target):
 
     def __init__(self, procs, workdir, sink, build: Path, name="mailgate",
                  plugins=("relay_access",), max_connections=1000, max_message_size="25MiB",
-                 nofile=0, wrapper=()):
+                 nofile=0, wrapper=(), binary=None):
         super().__init__(procs, workdir, sink)
+        self.binary = Path(binary) if binary else build / "bin" / "mailgate"
         self.wrapper = list(wrapper)  # e.g. valgrind --tool=callgrind ...
         self.name = name
         self.build = build
@@ -550,7 +551,7 @@ class Mailgate(Target):
             resource.setrlimit(resource.RLIMIT_NOFILE, (self.nofile, self.nofile))
 
     def start(self):
-        binary = self.build / "bin" / "mailgate"
+        binary = self.binary
         if not binary.exists():
             raise BenchError(f"{binary} not found: build first (cmake --build build)")
         for plugin in (p.split(":")[0] for p in self.plugins):
@@ -1552,8 +1553,13 @@ def parse_args(argv):
     parser.add_argument("--json", type=Path, default=None,
                         help="where to write the results (default bench/results/MODE-TIME.json)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    parser.add_argument("--baseline", type=Path, default=None,
+                        help="another mailgate binary to measure beside this build's, as the "
+                             "path mg-baseline (an A/B of two versions)")
     args = parser.parse_args(argv)
     args.build_dir = args.build_dir.resolve()  # the programs run in a temporary folder
+    if args.baseline:
+        args.baseline = args.baseline.resolve()
     if not 1 <= args.repeats <= 20 or not 0.2 <= args.seconds <= 60:
         parser.error("--repeats must be 1..20 and --seconds 0.2..60")
     if not 1 <= args.connections <= 100000 or not 1 <= args.big_size <= 1024:
@@ -1582,13 +1588,19 @@ PLUGIN_TARGETS = {
 }
 
 
-def build_targets(names, procs, workdir, sink, build, notes) -> list:
+def build_targets(names, procs, workdir, sink, build, notes, baseline=None) -> list:
     targets = []
     for name in names:
         if name == "sink":
             targets.append(SinkDirect(procs, workdir, sink))
         elif name == "mailgate":
             targets.append(Mailgate(procs, workdir, sink, build))
+        elif name == "mg-baseline":
+            if baseline is None:
+                raise BenchError("mg-baseline needs --baseline BINARY")
+            # Another mailgate binary with the same config and this build's plugins: an A/B of
+            # two versions in one run, interleaved, so the machine's drift hits both alike.
+            targets.append(Mailgate(procs, workdir, sink, build, name=name, binary=baseline))
         elif name in PLUGIN_TARGETS:
             chain = PLUGIN_TARGETS[name]
             if "dnsbl" in chain and not DNSBL_RESOLVER["address"]:
@@ -1657,13 +1669,16 @@ def main(argv=None) -> int:
             names = [n.strip() for n in args.targets.split(",") if n.strip()]
             if "sink" not in names:
                 names.insert(0, "sink")  # every ratio is to the sink
+            if args.baseline and "mg-baseline" not in names:
+                names.append("mg-baseline")
             targets = build_targets(names, procs, workdir, sink, args.build_dir,
-                                    report["notes"])
+                                    report["notes"], args.baseline)
             for target in targets:
                 log(f"starting {target.name} ...")
                 target.start()
             report["config"] = {"repeats": args.repeats, "seconds": args.seconds,
-                                "targets": [t.name for t in targets]}
+                                "targets": [t.name for t in targets],
+                                "baseline": str(args.baseline) if args.baseline else None}
             rows, failures = run_matrix(runner, targets, pick_loads(args.loads), args.repeats,
                                         args.seconds)
             report["matrix"] = rows
