@@ -80,7 +80,7 @@ using data_reader_detail::LineBreaks;
 DataReader::DataReader(Options options) : options_(options) {}
 
 size_t DataReader::feed(std::string_view input, std::string& out) {
-    LineBreaks breaks(input);
+    const LineBreaks breaks(input);
     size_t pos = 0;
     while (pos < input.size() && !finished_) {
         if (state_ == State::InLine || (state_ == State::LineStart && input[pos] != '.')) {
@@ -113,7 +113,8 @@ size_t DataReader::feed(std::string_view input, std::string& out) {
 // that the line machine would copy unchanged: each ends in CRLF, holds no NUL, bare CR or bare
 // LF, keeps within the line limit, and the line after it does not start with a dot. Returns
 // `pos` when there is no such line; the machine then takes the bytes one boundary at a time.
-size_t DataReader::cleanLinesEnd(std::string_view input, size_t pos, LineBreaks& breaks) const {
+size_t DataReader::cleanLinesEnd(std::string_view input, size_t pos,
+                                 const LineBreaks& breaks) const {
     const size_t limit = options_.max_line_length > 2 ? options_.max_line_length - 2 : 0;
     size_t line_length = line_length_;
     size_t end = pos;

@@ -57,7 +57,7 @@ class DataReader {
     size_t line_length_ = 0;
 
     size_t cleanLinesEnd(std::string_view input, size_t pos,
-                         data_reader_detail::LineBreaks& breaks) const;
+                         const data_reader_detail::LineBreaks& breaks) const;
     bool onBoundaryByte(char c, std::string& out);  // false: the byte is left for InLine
     void onLineByte(char c, std::string& out);      // a CR, LF or NUL inside a line
     void appendText(std::string& out, std::string_view bytes);

@@ -51,10 +51,6 @@ const std::string& cachedDate(std::time_t when) {
 
 }  // namespace
 
-std::string rfc5322Date(std::time_t when) {
-    return cachedDate(when);
-}
-
 std::string receivedHeader(const TraceInfo& trace) {
     std::string header;
     header.reserve(160 + trace.helo.size() + trace.hostname.size() + trace.tls.size() +

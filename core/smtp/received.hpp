@@ -32,7 +32,4 @@ std::string receivedProtocol(bool esmtp, bool smtputf8, bool tls, bool authentic
 std::string tlsSummary(std::string_view version, std::string_view cipher, int bits,
                        int algorithm_bits);
 
-// RFC 5322 date-time in UTC: "Sun, 29 Nov 2026 06:50:00 +0000".
-std::string rfc5322Date(std::time_t when);
-
 }  // namespace mailgate::smtp

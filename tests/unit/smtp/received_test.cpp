@@ -24,7 +24,7 @@ TEST(ReceivedTest, StandardForm) {
               "Received: from client.example ([192.0.2.7])\r\n"
               "\tby mx.example.test (mailgate) with ESMTP id abc.1\r\n"
               "\tfor <user@example.test>; " +
-                  rfc5322Date(1796000000) + "\r\n");
+                  mailgate::trace::date(1796000000) + "\r\n");
 }
 
 // IPv6 clients are written as IPv6 address literals.
@@ -52,7 +52,7 @@ TEST(ReceivedTest, SanitizesHelo) {
 
 // Dates are RFC 5322 in UTC.
 TEST(ReceivedTest, DateFormat) {
-    EXPECT_EQ(rfc5322Date(0), "Thu, 01 Jan 1970 00:00:00 +0000");
+    EXPECT_EQ(mailgate::trace::date(0), "Thu, 01 Jan 1970 00:00:00 +0000");
 }
 
 // With TLS, Postfix's comment line stands between "from" and "by".
@@ -66,7 +66,7 @@ TEST(ReceivedTest, TlsComment) {
               "\t(using TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits))\r\n"
               "\tby mx.example.test (mailgate) with ESMTPS id abc.1\r\n"
               "\tfor <user@example.test>; " +
-                  rfc5322Date(1796000000) + "\r\n");
+                  mailgate::trace::date(1796000000) + "\r\n");
 }
 
 // RFC 3848 and RFC 6531 protocol names.
