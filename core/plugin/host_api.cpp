@@ -58,6 +58,10 @@ void hostLog(mg_session* call, mg_log_level level, mg_str message) {
     ops::logLine(ops_level, detail::sessionIdOf(call), line);
 }
 
+int hostLogEnabled(mg_session*, mg_log_level level) {
+    return ops::logEnabled(toLevel(level)) ? 1 : 0;
+}
+
 void hostConfigError(mg_load_context* load, const char* path, mg_str message) {
     if (load != nullptr) {
         load->errors.push_back(
@@ -372,6 +376,8 @@ const mg_host kHostTable = {
     hostAddRcpt,
     hostDeleteRcpt,
     hostRejectRcpt,
+    // ABI 1.3
+    hostLogEnabled,
 };
 
 thread_local std::string_view t_loading_plugin;

@@ -100,6 +100,12 @@ void destroy(void* instance) noexcept {
     delete static_cast<Instance*>(instance);
 }
 
+// Debug lines are built for every recipient only when they are written (ABI 1.3 tells; an
+// older host cannot, so they are built there).
+bool debugLogged(const mg_host* host, mg_session* session) {
+    return !MG_HOST_HAS(host, log_enabled) || host->log_enabled(session, MG_LOG_DEBUG) != 0;
+}
+
 mg_verdict decide(const Instance& self, mg_session* session) {
     const mg_host* host = self.host;
     const std::string_view client = toView(host->client_address(session));
@@ -108,22 +114,28 @@ mg_verdict decide(const Instance& self, mg_session* session) {
         // Checked at create: the host has auth_identity.
         const std::string_view identity = toView(host->auth_identity(session));
         if (!identity.empty()) {
-            host->log(session, MG_LOG_DEBUG,
-                      toMgStr("relay allowed for <" + printable(recipient) +
-                              ">: authenticated as " + printable(identity)));
+            if (debugLogged(host, session)) {
+                host->log(session, MG_LOG_DEBUG,
+                          toMgStr("relay allowed for <" + printable(recipient) +
+                                  ">: authenticated as " + printable(identity)));
+            }
             return MG_ACCEPT;
         }
     }
     const RelayDecision decision = self.policy.decide(client, recipient);
-    const std::string subject = "<" + printable(recipient) + "> from " + printable(client) + ": " +
-                                std::string(describe(decision.reason));
+    const auto subject = [&] {
+        return "<" + printable(recipient) + "> from " + printable(client) + ": " +
+               std::string(describe(decision.reason));
+    };
     if (decision.accepted) {
-        host->log(session, MG_LOG_DEBUG, toMgStr("relay allowed for " + subject));
+        if (debugLogged(host, session)) {
+            host->log(session, MG_LOG_DEBUG, toMgStr("relay allowed for " + subject()));
+        }
         return MG_ACCEPT;
     }
     const std::string text = "<" + printable(recipient) + ">: " + self.reject_message;
     static_cast<void>(host->set_reply(session, 550, toMgStr("5.7.1"), toMgStr(text)));
-    host->log(session, MG_LOG_INFO, toMgStr("relay refused for " + subject));
+    host->log(session, MG_LOG_INFO, toMgStr("relay refused for " + subject()));
     return MG_REJECT;
 }
 

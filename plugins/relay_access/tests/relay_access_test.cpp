@@ -29,6 +29,7 @@ struct FakeLoad {
 };
 
 std::vector<std::string> g_load_logs;  // lines logged without a session
+bool g_debug_logged = true;            // what the fake host's log_enabled says for debug
 
 std::string text(mg_str value) {
     return std::string(value.data, value.len);
@@ -53,6 +54,9 @@ mg_host makeHost() {
     host.log = [](mg_session* session, mg_log_level, mg_str message) {
         (session != nullptr ? fake(session).logs : g_load_logs).push_back(text(message));
     };
+    host.log_enabled = [](mg_session*, mg_log_level level) {
+        return level != MG_LOG_DEBUG || g_debug_logged ? 1 : 0;
+    };
     host.config_error = [](mg_load_context* load, const char* path, mg_str message) {
         reinterpret_cast<FakeLoad*>(load)->errors.emplace_back(path, text(message));
     };
@@ -69,7 +73,10 @@ mg_host makeHost() {
 
 class RelayAccessPluginTest : public ::testing::Test {
   protected:
-    void SetUp() override { g_load_logs.clear(); }
+    void SetUp() override {
+        g_load_logs.clear();
+        g_debug_logged = true;
+    }
 
     void TearDown() override {
         if (instance_ != nullptr) {
@@ -167,6 +174,32 @@ TEST_F(RelayAccessPluginTest, AcceptedWithoutReply) {
     EXPECT_EQ(rcpt(mapped), MG_ACCEPT);
     FakeSession postmaster{"203.0.113.9", "postmaster"};
     EXPECT_EQ(rcpt(postmaster), MG_ACCEPT);
+}
+
+// Each accepted recipient gets a debug line with the reason, when debug lines are written; on
+// a host older than ABI 1.3, which cannot say, too. The refusal is logged at info either way.
+TEST_F(RelayAccessPluginTest, DebugLinesOnlyWhenWritten) {
+    ASSERT_NE(create(kExample), nullptr);
+    FakeSession logged{"203.0.113.9", "user@example.test"};
+    EXPECT_EQ(rcpt(logged), MG_ACCEPT);
+    ASSERT_EQ(logged.logs.size(), 1u);
+    EXPECT_EQ(logged.logs[0],
+              "relay allowed for <user@example.test> from 203.0.113.9: recipient is in a local "
+              "domain");
+
+    g_debug_logged = false;
+    FakeSession quiet{"203.0.113.9", "user@example.test"};
+    EXPECT_EQ(rcpt(quiet), MG_ACCEPT);
+    EXPECT_TRUE(quiet.logs.empty());
+    FakeSession refused{"203.0.113.9", "user@other.example"};
+    EXPECT_EQ(rcpt(refused), MG_REJECT);
+    ASSERT_EQ(refused.logs.size(), 1u);
+    EXPECT_NE(refused.logs[0].find("relay refused for <user@other.example>"), std::string::npos);
+
+    host_.struct_size = static_cast<uint32_t>(offsetof(mg_host, log_enabled));  // ABI 1.2
+    FakeSession older{"203.0.113.9", "user@example.test"};
+    EXPECT_EQ(rcpt(older), MG_ACCEPT);
+    EXPECT_EQ(older.logs.size(), 1u);
 }
 
 // With no config nothing is relayed, not even for localhost.

@@ -29,7 +29,7 @@ extern "C" {
 
 /** Major changes are incompatible; a minor bump only appends fields. */
 #define MAILGATE_ABI_VERSION_MAJOR 1
-#define MAILGATE_ABI_VERSION_MINOR 2
+#define MAILGATE_ABI_VERSION_MINOR 3
 #define MAILGATE_ABI_VERSION \
     ((uint32_t)((MAILGATE_ABI_VERSION_MAJOR << 16) | MAILGATE_ABI_VERSION_MINOR))
 
@@ -216,6 +216,12 @@ typedef struct mg_host {
      *  logged (SMTP has one reply per message). */
     int (*reject_rcpt)(mg_session* session, mg_str address, uint16_t code, mg_str enhanced,
                        mg_str text);
+
+    /* ---- ABI 1.3: check MG_HOST_HAS(host, field) before use ---- */
+
+    /** 1 when a line logged at `level` would be written, else 0: to skip building a line that
+     *  would be dropped (a debug line per recipient, say). `session` may be NULL. */
+    int (*log_enabled)(mg_session* session, mg_log_level level);
 } mg_host;
 
 /** True when the host table has `field` (a host of an older minor version lacks newer ones). */

@@ -395,6 +395,12 @@ class Session {
     void log(LogLevel level, std::string_view text) const {
         host_->log(session_, static_cast<mg_log_level>(level), detail::to_mg(text));
     }
+    /** Whether a line at `level` would be written: check it before building a costly line.
+     *  True on a host older than ABI 1.3, which cannot tell. */
+    bool log_enabled(LogLevel level) const {
+        return !MG_HOST_HAS(host_, log_enabled) ||
+               host_->log_enabled(session_, static_cast<mg_log_level>(level)) != 0;
+    }
 
     /** The host table, for functions this wrapper does not cover. */
     const mg_host* host() const noexcept { return host_; }

@@ -65,7 +65,9 @@ static_assert(offsetof(mg_host, change_sender) == 296);
 static_assert(offsetof(mg_host, add_rcpt) == 304);
 static_assert(offsetof(mg_host, delete_rcpt) == 312);
 static_assert(offsetof(mg_host, reject_rcpt) == 320);
-static_assert(sizeof(mg_host) == 328);
+// ABI 1.3
+static_assert(offsetof(mg_host, log_enabled) == 328);
+static_assert(sizeof(mg_host) == 336);
 
 static_assert(offsetof(mg_plugin_descriptor, struct_size) == 0);
 static_assert(offsetof(mg_plugin_descriptor, abi_version) == 4);
@@ -97,8 +99,11 @@ TEST(AbiLayoutTest, HostHasChecksTheSize) {
     host.struct_size = offsetof(mg_host, complete);  // ABI 1.1
     EXPECT_TRUE(MG_HOST_HAS(&host, transaction_data));
     EXPECT_FALSE(MG_HOST_HAS(&host, complete));
-    host.struct_size = sizeof(mg_host);
+    host.struct_size = offsetof(mg_host, log_enabled);  // ABI 1.2
     EXPECT_TRUE(MG_HOST_HAS(&host, reject_rcpt));
+    EXPECT_FALSE(MG_HOST_HAS(&host, log_enabled));
+    host.struct_size = sizeof(mg_host);
+    EXPECT_TRUE(MG_HOST_HAS(&host, log_enabled));
 }
 
 // The version word packs major and minor as documented.
