@@ -202,8 +202,12 @@ awaitable<Session::ReadStatus> Session::readCommandLine(std::string& line, bool&
         if (shutting_down_ && !transaction_.active()) {
             co_return ReadStatus::ShuttingDown;
         }
-        if (!co_await flush(false)) {
-            co_return ReadStatus::Closed;
+        // Usually the replies go out at once, without the frame of a flush() coroutine. (No
+        // co_await inside &&: GCC 12 miscompiles conditional operands.)
+        if (!sendRepliesNow()) {
+            if (!co_await flush(false)) {
+                co_return ReadStatus::Closed;
+            }
         }
         waiting_for_command_ = true;
         const bool got = co_await fillInput();
@@ -262,9 +266,22 @@ void Session::replyText(int code, const char* enhanced, std::string text) {
     reply(smtp::Reply(code, enhanced, std::move(text)));
 }
 
+bool Session::sendRepliesNow() {
+    if (closed_) {
+        return false;
+    }
+    asio::const_buffer pending = asio::buffer(out_);
+    if (transport_.sendNow(pending)) {
+        closed_ = true;
+        return false;
+    }
+    out_.erase(0, out_.size() - pending.size());
+    return out_.empty();
+}
+
 awaitable<bool> Session::flush(bool arm_deadline) {
-    if (out_.empty()) {
-        co_return !closed_;
+    if (sendRepliesNow()) {
+        co_return true;
     }
     if (closed_) {
         co_return false;

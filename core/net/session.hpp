@@ -56,6 +56,10 @@ class Session {
     // Writes the queued replies; the write is bounded by the command timeout unless the caller
     // has armed a deadline of its own.
     awaitable<bool> flush(bool arm_deadline = true);
+    // The part of flush that needs no waiting: true when every queued reply went out now.
+    // False when the connection is closed or broken, or the client is slow to read: flush()
+    // then finishes (or fails) the job.
+    bool sendRepliesNow();
     void reply(const smtp::Reply& reply);
     void replyText(int code, const char* enhanced, std::string text);
     awaitable<void> closeWith(smtp::Reply reply);  // by value: safe across suspension

@@ -40,6 +40,14 @@ class BasicTransport {
     bool secure() const { return tls_ != nullptr; }
 
     awaitable<std::tuple<error_code, size_t>> readSome(asio::mutable_buffer buffer);
+    // Writing is two steps, so that the usual case needs no coroutine frame and no turn of the
+    // event loop: sendNow() gives the kernel what it takes at once (a reply or a command almost
+    // always fits in the socket's send buffer) and leaves the rest in `buffer`; write() then
+    // sends that rest, waiting as needed. Over TLS sendNow() sends nothing: all goes by write().
+    //
+    //     error_code ec = transport.sendNow(buffer);
+    //     if (!ec && buffer.size() > 0) ec = co_await transport.write(buffer);
+    error_code sendNow(asio::const_buffer& buffer);
     awaitable<error_code> write(asio::const_buffer buffer);
 
     // Server side of a handshake with `context` (SNI may switch it). On failure the TLS state is
@@ -62,9 +70,6 @@ class BasicTransport {
   private:
     using TlsStream = boost::asio::ssl::stream<Socket&>;
 
-    // Sends what the kernel takes now, never blocking; `buffer` keeps the rest. An error only
-    // for a broken connection.
-    error_code sendWithoutWaiting(asio::const_buffer& buffer);
     Socket& socket_;
     std::unique_ptr<TlsStream> tls_;
 };

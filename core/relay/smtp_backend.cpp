@@ -531,8 +531,11 @@ awaitable<bool> SmtpBackend::writeWire(std::string& wire, size_t room, bool last
         wire.replace(start, command.size(), command);
         ++chunks;
     }
-    const error_code error =
-        co_await transport_.write(asio::buffer(wire.data() + start, wire.size() - start));
+    asio::const_buffer pending = asio::buffer(wire.data() + start, wire.size() - start);
+    error_code error = transport_.sendNow(pending);
+    if (!error && pending.size() > 0) {
+        error = co_await transport_.write(pending);
+    }
     wire.resize(room);
     if (error) {
         last_timed_out_ = deadline_.expired();
@@ -953,8 +956,11 @@ awaitable<bool> SmtpBackend::writeCommand(std::string_view text,
         co_return false;
     }
     deadline_.arm(timeout);
-    const error_code write_error =
-        co_await transport_.write(asio::buffer(text.data(), text.size()));
+    asio::const_buffer pending = asio::buffer(text.data(), text.size());
+    error_code write_error = transport_.sendNow(pending);
+    if (!write_error && pending.size() > 0) {
+        write_error = co_await transport_.write(pending);
+    }
     if (write_error) {
         last_timed_out_ = deadline_.expired();
         close();

@@ -23,8 +23,13 @@ struct WriteResult {
     error_code error;
 };
 
+// As the session and the backend write: what the kernel takes now, then the rest.
 awaitable<void> writeAll(Transport& transport, const std::string& data, WriteResult& result) {
-    result.error = co_await transport.write(asio::buffer(data));
+    asio::const_buffer pending = asio::buffer(data);
+    result.error = transport.sendNow(pending);
+    if (!result.error && pending.size() > 0) {
+        result.error = co_await transport.write(pending);
+    }
     result.done = true;
 }
 
@@ -48,6 +53,33 @@ TEST(TransportTest, SmallWriteArrives) {
     std::string received(reply.size(), '\0');
     asio::read(pair.peer, asio::buffer(received));
     EXPECT_EQ(received, reply);
+}
+
+// A reply goes out whole from sendNow, before the event loop runs at all.
+TEST(TransportTest, SendNowSendsAReplyAtOnce) {
+    SocketPair pair;
+    Transport transport(pair.server);
+    const std::string reply = "354 End data with <CR><LF>.<CR><LF>\r\n";
+    asio::const_buffer pending = asio::buffer(reply);
+    EXPECT_FALSE(transport.sendNow(pending));
+    EXPECT_EQ(pending.size(), 0u);
+    std::string received(reply.size(), '\0');
+    asio::read(pair.peer, asio::buffer(received));
+    EXPECT_EQ(received, reply);
+}
+
+// When the kernel takes only part, sendNow keeps the rest in the buffer, never blocking.
+TEST(TransportTest, SendNowLeavesWhatTheKernelDidNotTake) {
+    SocketPair pair;
+    pair.server.set_option(asio::socket_base::send_buffer_size(64 * 1024));
+    Transport transport(pair.server);
+    const std::string data = numberedBytes(16 * 1024 * 1024);
+    asio::const_buffer pending = asio::buffer(data);
+    EXPECT_FALSE(transport.sendNow(pending));
+    EXPECT_GT(pending.size(), 0u);
+    EXPECT_LT(pending.size(), data.size());
+    EXPECT_EQ(static_cast<const char*>(pending.data()),
+              data.data() + (data.size() - pending.size()));
 }
 
 // More than the kernel takes at once: the rest goes out as the peer reads, in order, byte for
