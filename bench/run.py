@@ -1598,9 +1598,13 @@ def build_targets(names, procs, workdir, sink, build, notes, baseline=None) -> l
         elif name == "mg-baseline":
             if baseline is None:
                 raise BenchError("mg-baseline needs --baseline BINARY")
-            # Another mailgate binary with the same config and this build's plugins: an A/B of
-            # two versions in one run, interleaved, so the machine's drift hits both alike.
-            targets.append(Mailgate(procs, workdir, sink, build, name=name, binary=baseline))
+            # Another mailgate binary with the same config: an A/B of two versions in one run,
+            # interleaved, so the machine's drift hits both alike. Its own plugins when it was
+            # built with them (BUILD/bin/mailgate beside BUILD/plugins): an older binary may
+            # refuse plugins built for a newer plugin ABI.
+            own_build = baseline.parent.parent
+            plugins_of = own_build if (own_build / "plugins").is_dir() else build
+            targets.append(Mailgate(procs, workdir, sink, plugins_of, name=name, binary=baseline))
         elif name in PLUGIN_TARGETS:
             chain = PLUGIN_TARGETS[name]
             if "dnsbl" in chain and not DNSBL_RESOLVER["address"]:
