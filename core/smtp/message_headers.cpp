@@ -55,6 +55,7 @@ bool validHeaderValue(std::string_view value) {
 
 HeaderSection parseHeaderSection(std::string_view content) {
     HeaderSection section;
+    section.fields.reserve(16);  // most messages have 5 to 30 fields: few regrowths
     size_t pos = 0;
     while (pos < content.size() && section.fields.size() < kMaxHeaderFields) {
         const size_t length = lineLength(content, pos);
