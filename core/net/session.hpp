@@ -69,6 +69,7 @@ class Session {
 
     // session_commands.cpp: one handler per verb; false ends the session
     awaitable<bool> dispatch(const smtp::Command& command);
+    awaitable<bool> answerDirectly(const smtp::Command& command);
     awaitable<bool> onHelo(const smtp::Command& command, bool extended);
     awaitable<bool> onMail(const smtp::Command& command);
     awaitable<bool> onRcpt(const smtp::Command& command);

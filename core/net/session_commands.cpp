@@ -14,23 +14,40 @@ const char* const kHelpText =
 
 }  // namespace
 
+// The verbs with a handler of their own go straight to it: dispatch is no coroutine, so a
+// command costs no frame of its own. The caller keeps `command` alive until the await ends.
 awaitable<bool> Session::dispatch(const smtp::Command& command) {
+    if (command.error == smtp::CommandError::None) {
+        switch (command.verb) {
+            case smtp::Verb::Ehlo:
+                return onHelo(command, true);
+            case smtp::Verb::Helo:
+                return onHelo(command, false);
+            case smtp::Verb::Mail:
+                return onMail(command);
+            case smtp::Verb::Rcpt:
+                return onRcpt(command);
+            case smtp::Verb::Data:
+                return onData();
+            case smtp::Verb::Rset:
+                return onRset();
+            case smtp::Verb::Starttls:
+                return onStarttls(command);
+            case smtp::Verb::Auth:
+                return onAuth(command);
+            default:
+                break;
+        }
+    }
+    return answerDirectly(command);
+}
+
+// Syntax errors and the verbs answered with a fixed reply.
+awaitable<bool> Session::answerDirectly(const smtp::Command& command) {
     if (command.error != smtp::CommandError::None) {
         co_return onSyntaxError(command);
     }
     switch (command.verb) {
-        case smtp::Verb::Ehlo:
-            co_return co_await onHelo(command, true);
-        case smtp::Verb::Helo:
-            co_return co_await onHelo(command, false);
-        case smtp::Verb::Mail:
-            co_return co_await onMail(command);
-        case smtp::Verb::Rcpt:
-            co_return co_await onRcpt(command);
-        case smtp::Verb::Data:
-            co_return co_await onData();
-        case smtp::Verb::Rset:
-            co_return co_await onRset();
         case smtp::Verb::Noop:
             replyText(250, "2.0.0", "Ok");
             co_return true;
@@ -48,15 +65,11 @@ awaitable<bool> Session::dispatch(const smtp::Command& command) {
             // Disabled on purpose, as on most MTAs: list expansion only helps address harvesters.
             replyText(502, "5.5.1", "EXPN is disabled");
             co_return countError();
-        case smtp::Verb::Starttls:
-            co_return co_await onStarttls(command);
-        case smtp::Verb::Auth:
-            co_return co_await onAuth(command);
         case smtp::Verb::Bdat:
             // Not advertised in EHLO (CHUNKING is not offered).
             replyText(502, "5.5.1", command.verb_text + " is not offered by this server");
             co_return countError();
-        case smtp::Verb::Unknown:
+        default:
             break;
     }
     replyText(500, "5.5.1", "Command unrecognized");
@@ -161,8 +174,9 @@ awaitable<bool> Session::applyDecision(const filter::Decision& decision) {
     co_return true;
 }
 
+// No coroutine of its own: the caller awaits the chain's run directly.
 awaitable<filter::Decision> Session::runStage(filter::Stage stage) {
-    co_return co_await runtime_.chain.run(stage, chain_);
+    return runtime_.chain.run(stage, chain_);
 }
 
 // Checks MAIL's ESMTP parameters (RFC 1870 SIZE, RFC 6152 BODY, RFC 6531 SMTPUTF8).

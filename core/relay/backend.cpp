@@ -39,38 +39,25 @@ class RoutedBackend final : public Backend {
         co_return smtp::Reply(250, "2.1.0", "Ok");
     }
 
+    // The usual case, a recipient of the route already open, goes straight to its backend (no
+    // frame of ours); the caller keeps `transaction` and `recipient` alive until the await ends.
     awaitable<smtp::Reply> rcptTo(const filter::Transaction& transaction,
                                   const std::string& recipient) override {
         const size_t route = router_.routeFor(recipient);
-        if (route_ && *route_ != route) {
-            if (!transaction.rcpts.empty()) {
-                co_return smtp::Reply(452, "4.5.3",
-                                      "<" + recipient +
-                                          ">: goes to another backend than the earlier "
-                                          "recipients; send it in a separate transaction");
-            }
-            // Nobody was accepted yet: move the transaction to this recipient's route.
-            co_await backend(*route_).reset();
-            route_.reset();
+        if (route_ && *route_ == route) {
+            return backend(route).rcptTo(transaction, recipient);
         }
-        if (!route_) {
-            smtp::Reply opened = co_await backend(route).mailFrom(transaction);
-            if (!opened.positive()) {
-                co_return opened;  // the backend's answer to MAIL, given to this RCPT
-            }
-            route_ = route;
-        }
-        co_return co_await backend(route).rcptTo(transaction, recipient);
+        return rcptToNewRoute(transaction, recipient, route);
     }
 
     awaitable<smtp::Reply> data(const filter::Transaction& transaction,
                                 const OutgoingMessage& message) override {
         if (!route_) {
-            co_return smtp::Reply(451, "4.3.0", "No backend transaction, try again later");
+            return noTransaction();
         }
         const size_t route = *route_;
         route_.reset();
-        co_return co_await backend(route).data(transaction, message);
+        return backend(route).data(transaction, message);
     }
 
     awaitable<void> reset() override {
@@ -100,6 +87,33 @@ class RoutedBackend final : public Backend {
     }
 
   private:
+    // A recipient whose route differs from the transaction's, or the first one when the route
+    // is chosen per recipient.
+    awaitable<smtp::Reply> rcptToNewRoute(const filter::Transaction& transaction,
+                                          const std::string& recipient, size_t route) {
+        if (route_) {
+            if (!transaction.rcpts.empty()) {
+                co_return smtp::Reply(452, "4.5.3",
+                                      "<" + recipient +
+                                          ">: goes to another backend than the earlier "
+                                          "recipients; send it in a separate transaction");
+            }
+            // Nobody was accepted yet: move the transaction to this recipient's route.
+            co_await backend(*route_).reset();
+            route_.reset();
+        }
+        smtp::Reply opened = co_await backend(route).mailFrom(transaction);
+        if (!opened.positive()) {
+            co_return opened;  // the backend's answer to MAIL, given to this RCPT
+        }
+        route_ = route;
+        co_return co_await backend(route).rcptTo(transaction, recipient);
+    }
+
+    static awaitable<smtp::Reply> noTransaction() {
+        co_return smtp::Reply(451, "4.3.0", "No backend transaction, try again later");
+    }
+
     Backend& backend(size_t route) {
         if (!backends_[route]) {
             const config::BackendConfig& config = router_.backend(route);
