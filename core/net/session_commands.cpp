@@ -259,7 +259,10 @@ awaitable<bool> Session::onMail(const smtp::Command& command) {
         transaction_.decided_by = quarantine_all_;
     }
 
-    const filter::Decision decision = co_await runStage(filter::Stage::MailFrom);
+    filter::Decision decision;  // continue; no coroutine when no plugin looks at MAIL
+    if (runtime_.chain.hasHook(filter::Stage::MailFrom)) {
+        decision = co_await runStage(filter::Stage::MailFrom);
+    }
     if (decision.verdict == MG_DISCARD) {
         transaction_.discard = true;
     } else if (decision.verdict == MG_QUARANTINE) {

@@ -51,7 +51,10 @@ awaitable<bool> Session::onData() {
         replyText(554, "5.5.1", "No valid recipients");
         co_return countError();
     }
-    const filter::Decision decision = co_await runStage(filter::Stage::Data);
+    filter::Decision decision;  // continue; no coroutine when no plugin looks at DATA
+    if (runtime_.chain.hasHook(filter::Stage::Data)) {
+        decision = co_await runStage(filter::Stage::Data);
+    }
     if (decision.verdict == MG_DISCARD) {
         transaction_.discard = true;
     } else if (decision.verdict == MG_QUARANTINE) {
@@ -148,12 +151,16 @@ awaitable<filter::Decision> Session::runMessageStages() {
     const auto decided = [](const filter::Decision& decision) {
         return decision.verdict != MG_CONTINUE && decision.verdict != MG_ACCEPT;
     };
-    filter::Decision decision = co_await runStage(filter::Stage::Headers);
-    if (!decided(decision) && runtime_.chain.hasHook(filter::Stage::Body)) {
-        relay::TransactionBody body(transaction_);
-        decision = co_await runtime_.chain.runBody(chain_, body);
+    const filter::FilterChain& chain = runtime_.chain;
+    filter::Decision decision;
+    if (chain.hasHook(filter::Stage::Headers)) {
+        decision = co_await runStage(filter::Stage::Headers);
     }
-    if (!decided(decision)) {
+    if (!decided(decision) && chain.hasHook(filter::Stage::Body)) {
+        relay::TransactionBody body(transaction_);
+        decision = co_await chain.runBody(chain_, body);
+    }
+    if (!decided(decision) && chain.hasHook(filter::Stage::EndOfMessage)) {
         decision = co_await runStage(filter::Stage::EndOfMessage);
     }
     co_return decision;
