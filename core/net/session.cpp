@@ -210,7 +210,12 @@ awaitable<Session::ReadStatus> Session::readCommandLine(std::string& line, bool&
             }
         }
         waiting_for_command_ = true;
-        const bool got = co_await fillInput();
+        bool got = false;
+        if (!closed_) {
+            const asio::mutable_buffer space = inputSpace(ReadFor::Command);
+            auto [ec, read] = co_await transport_.readSome(space);
+            got = takeInput(ec, space, read);
+        }
         waiting_for_command_ = false;
         if (!got) {
             if (deadline_.expired()) {
@@ -221,10 +226,11 @@ awaitable<Session::ReadStatus> Session::readCommandLine(std::string& line, bool&
     }
 }
 
-awaitable<bool> Session::fillInput(ReadFor purpose) {
-    if (closed_) {
-        co_return false;
-    }
+// A read straight into a buffer of the session's, not a readiness wait and then a read: Asio
+// re-arms epoll (one epoll_ctl) for every wait, while a pending read costs nothing until epoll
+// reports data. The callers await transport_.readSome themselves, between inputSpace() and
+// takeInput(): a coroutine around the three would cost a frame per read.
+asio::mutable_buffer Session::inputSpace(ReadFor purpose) {
     if (in_start_ > 0 && in_start_ == in_.size()) {
         in_.clear();
         in_start_ = 0;
@@ -232,22 +238,22 @@ awaitable<bool> Session::fillInput(ReadFor purpose) {
         in_.erase(0, in_start_);
         in_start_ = 0;
     }
-    // A read straight into a buffer of the session's, not a readiness wait and then a read:
-    // Asio re-arms epoll (one epoll_ctl) for every wait, while a pending read costs nothing
-    // until epoll reports data.
     const bool body = purpose == ReadFor::Body;
     std::unique_ptr<char[]>& buffer = body ? body_read_buffer_ : command_read_buffer_;
     const size_t size = body ? kBodyRead : kCommandRead;
     if (!buffer) {
         buffer.reset(new char[size]);
     }
-    auto [ec, read] = co_await transport_.readSome(asio::buffer(buffer.get(), size));
+    return asio::buffer(buffer.get(), size);
+}
+
+bool Session::takeInput(const error_code& ec, asio::mutable_buffer space, size_t read) {
     if (ec || read == 0) {
-        co_return false;
+        return false;
     }
-    in_.append(buffer.get(), read);
+    in_.append(static_cast<const char*>(space.data()), read);
     ops::metrics::bytesReceived(read);
-    co_return true;
+    return true;
 }
 
 std::string_view Session::pendingInput() const {

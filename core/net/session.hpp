@@ -52,7 +52,10 @@ class Session {
     awaitable<ReadStatus> readCommandLine(std::string& line, bool& crlf);
     // What the next read is for: it sizes the buffer the bytes land in.
     enum class ReadFor { Command, Body };
-    awaitable<bool> fillInput(ReadFor purpose = ReadFor::Command);
+    // A read of client input: await transport_.readSome(inputSpace(p)), then takeInput(), which
+    // appends the bytes to in_ and is false when the read failed or the client closed.
+    asio::mutable_buffer inputSpace(ReadFor purpose);
+    bool takeInput(const error_code& ec, asio::mutable_buffer space, size_t read);
     // Writes the queued replies; the write is bounded by the command timeout unless the caller
     // has armed a deadline of its own.
     awaitable<bool> flush(bool arm_deadline = true);

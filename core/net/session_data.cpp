@@ -127,7 +127,12 @@ awaitable<bool> Session::readMessage(smtp::Reply& failure) {
         if (reader.finished()) {
             break;
         }
-        if (!co_await fillInput(ReadFor::Body)) {
+        if (closed_) {
+            co_return false;
+        }
+        const asio::mutable_buffer space = inputSpace(ReadFor::Body);
+        auto [ec, read] = co_await transport_.readSome(space);
+        if (!takeInput(ec, space, read)) {
             co_return false;
         }
     }

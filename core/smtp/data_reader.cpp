@@ -1,9 +1,10 @@
 #include "core/smtp/data_reader.hpp"
 
 #include <algorithm>
-#include <bit>
 #include <cstdint>
 #include <cstring>
+
+#include "core/smtp/line_breaks.hpp"
 
 // The line machine. Only a real CRLF starts a line; a bare CR or LF never does, even when it is
 // normalised to CRLF, so "\n.\n", "\r.\r" and friends can never end the data (SMTP smuggling).
@@ -18,62 +19,6 @@
 // a CRLF split across feed() calls at any position behaves exactly as if it came in one piece.
 
 namespace mailgate::smtp {
-
-namespace data_reader_detail {
-
-// Finds the bytes that interrupt a run of ordinary line content: CR, LF and NUL. It compares
-// 16 bytes at a time (GCC vector extensions: SSE2 on x86-64, plain code elsewhere) in one pass;
-// mail is mostly short lines, where a memchr per byte value per line costs more in calls than
-// in scanning.
-class LineBreaks {
-  public:
-    explicit LineBreaks(std::string_view text) : text_(text) {}
-
-    // Index of the first CR, LF or NUL at or after `pos`, or text.size() when there is none.
-    size_t from(size_t pos) const {
-        const size_t size = text_.size();
-        for (; pos + kBlock <= size; pos += kBlock) {
-            const size_t found = firstBreakInBlock(text_.data() + pos);
-            if (found < kBlock) {
-                return pos + found;
-            }
-        }
-        for (; pos < size; ++pos) {
-            const char c = text_[pos];
-            if (c == '\r' || c == '\n' || c == '\0') {
-                return pos;
-            }
-        }
-        return size;
-    }
-
-  private:
-    static constexpr size_t kBlock = 16;
-    using Block = unsigned char __attribute__((vector_size(kBlock)));
-
-    // Index of the first break among the kBlock bytes at `data`, or kBlock when there is none.
-    static size_t firstBreakInBlock(const char* data) {
-        Block block;
-        std::memcpy(&block, data, kBlock);
-        const auto flags = (block == '\r') | (block == '\n') | (block == 0);  // 0xff per break
-        uint64_t halves[2];
-        std::memcpy(halves, &flags, kBlock);
-        if ((halves[0] | halves[1]) == 0) {
-            return kBlock;
-        }
-        return halves[0] != 0 ? firstFlaggedByte(halves[0]) : 8 + firstFlaggedByte(halves[1]);
-    }
-
-    static size_t firstFlaggedByte(uint64_t flags) {
-        const int bits = std::endian::native == std::endian::little ? std::countr_zero(flags)
-                                                                    : std::countl_zero(flags);
-        return static_cast<size_t>(bits) / 8;
-    }
-
-    std::string_view text_;
-};
-
-}  // namespace data_reader_detail
 
 using data_reader_detail::LineBreaks;
 
