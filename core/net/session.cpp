@@ -68,8 +68,8 @@ awaitable<void> Session::run() {
         ready = co_await greet();
     }
     if (ready) {
+        std::string line;  // out of the loop: its capacity serves every command
         for (;;) {
-            std::string line;
             bool crlf = true;
             const ReadStatus status = co_await readCommandLine(line, crlf);
             if (status == ReadStatus::Closed) {
@@ -268,8 +268,8 @@ void Session::reply(const smtp::Reply& reply) {
     reply.appendWire(out_);
 }
 
-void Session::replyText(int code, const char* enhanced, std::string text) {
-    reply(smtp::Reply(code, enhanced, std::move(text)));
+void Session::replyText(int code, const char* enhanced, std::string_view text) {
+    smtp::appendReplyLine(out_, code, enhanced, text);
 }
 
 bool Session::sendRepliesNow() {

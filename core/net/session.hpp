@@ -64,7 +64,7 @@ class Session {
     // then finishes (or fails) the job.
     bool sendRepliesNow();
     void reply(const smtp::Reply& reply);
-    void replyText(int code, const char* enhanced, std::string text);
+    void replyText(int code, const char* enhanced, std::string_view text);
     awaitable<void> closeWith(smtp::Reply reply);  // by value: safe across suspension
     awaitable<void> finish();
     std::string_view pendingInput() const;

@@ -27,16 +27,17 @@ void appendCode(std::string& out, int code) {
     out.append(digits, result.ptr);
 }
 
-void appendLine(std::string& out, const Reply& reply, std::string_view text, bool last) {
-    appendCode(out, reply.code);
-    const bool has_text = !reply.enhanced.empty() || !text.empty();
+void appendLine(std::string& out, int code, std::string_view enhanced, std::string_view text,
+                bool last) {
+    appendCode(out, code);
+    const bool has_text = !enhanced.empty() || !text.empty();
     if (!last) {
         out.push_back('-');
     } else if (has_text) {
         out.push_back(' ');
     }
-    if (!reply.enhanced.empty()) {
-        appendSanitized(out, reply.enhanced);
+    if (!enhanced.empty()) {
+        appendSanitized(out, enhanced);
         if (!text.empty()) {
             out.push_back(' ');
         }
@@ -180,12 +181,16 @@ std::string Reply::toWire() const {
 
 void Reply::appendWire(std::string& out) const {
     if (lines.empty()) {
-        appendLine(out, *this, {}, true);
+        appendLine(out, code, enhanced, {}, true);
         return;
     }
     for (size_t i = 0; i < lines.size(); ++i) {
-        appendLine(out, *this, lines[i], i + 1 == lines.size());
+        appendLine(out, code, enhanced, lines[i], i + 1 == lines.size());
     }
+}
+
+void appendReplyLine(std::string& out, int code, std::string_view enhanced, std::string_view text) {
+    appendLine(out, code, enhanced, text, true);
 }
 
 std::string Reply::summary() const {

@@ -32,6 +32,9 @@ struct Reply {
     std::string summary() const;
 };
 
+// Appends the one-line reply Reply(code, enhanced, text) would write, without building one.
+void appendReplyLine(std::string& out, int code, std::string_view enhanced, std::string_view text);
+
 // Parses one complete reply as a server sends it (one or more lines, each ending in CRLF).
 // Returns false when the text is not a well-formed reply. Enhanced codes are split off the text
 // when present and consistent with the reply code's class.

@@ -217,6 +217,29 @@ TEST(CompleteReplyLengthTest, BareLf) {
     EXPECT_EQ(completeReplyLength("250-a\n250 b\nNEXT"), 12u);
 }
 
+// The one-line form writes exactly what a Reply of one line writes, appended to what is there.
+TEST(ReplyTest, AppendReplyLineMatchesReply) {
+    const struct {
+        int code;
+        const char* enhanced;
+        std::string text;
+    } cases[] = {
+        {250, "2.0.0", "Ok"},
+        {354, "", "End data with <CR><LF>.<CR><LF>"},
+        {221, "2.0.0", ""},
+        {220, "", ""},
+        {550, "5.7.1", "<a\r\nb@x.test>: Relay access denied"},
+    };
+    for (const auto& c : cases) {
+        std::string out = "250 2.1.0 Ok\r\n";
+        appendReplyLine(out, c.code, c.enhanced, c.text);
+        EXPECT_EQ(out, "250 2.1.0 Ok\r\n" + Reply(c.code, c.enhanced, c.text).toWire());
+    }
+    std::string injected;
+    appendReplyLine(injected, 550, "5.7.1", "a\r\n250 2.0.0 forged");
+    EXPECT_EQ(injected, "550 5.7.1 a  250 2.0.0 forged\r\n");
+}
+
 // Partial first bytes that could still become a reply ask for more.
 TEST(CompleteReplyLengthTest, IncompleteNeedsMore) {
     EXPECT_EQ(completeReplyLength(""), 0u);
