@@ -221,7 +221,8 @@ bool Session::checkMailParameters(const smtp::Command& command, MailParameters& 
 void Session::beginTransaction() {
     transaction_ = filter::Transaction{};
     transaction_.id = info_.id + "." + std::to_string(++transactions_);
-    transaction_.content = smtp::MessageBuffer(limits_.spill_threshold, limits_.spill_directory);
+    transaction_.content =
+        smtp::MessageBuffer(limits_.spill_threshold, limits_.spill_directory.native());
     transaction_start_ = std::chrono::steady_clock::now();
     plugin_state_.transaction = &transaction_;
 }

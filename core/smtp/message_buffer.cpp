@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <utility>
 
 namespace mailgate::smtp {
@@ -31,7 +32,7 @@ int openTemporaryFile(const std::filesystem::path& directory, std::string& error
 
 }  // namespace
 
-MessageBuffer::MessageBuffer(size_t spill_threshold, std::filesystem::path spill_directory)
+MessageBuffer::MessageBuffer(size_t spill_threshold, std::string spill_directory)
     : spill_threshold_(spill_threshold), spill_directory_(std::move(spill_directory)) {}
 
 MessageBuffer::~MessageBuffer() {
@@ -72,7 +73,7 @@ bool MessageBuffer::commit() {
 }
 
 bool MessageBuffer::spill() {
-    fd_ = openTemporaryFile(spill_directory_, error_);
+    fd_ = openTemporaryFile(std::filesystem::path(spill_directory_), error_);
     if (fd_ < 0) {
         return false;
     }

@@ -1,7 +1,6 @@
 #pragma once
 
 #include <cstdint>
-#include <filesystem>
 #include <string>
 #include <string_view>
 
@@ -17,7 +16,9 @@ class MessageBuffer {
     static constexpr size_t kDefaultSpillThreshold = 1024 * 1024;
 
     MessageBuffer() = default;
-    MessageBuffer(size_t spill_threshold, std::filesystem::path spill_directory);
+    // `spill_directory` empty: the system's temporary directory. Kept as text: a transaction
+    // copies it, and a std::filesystem::path copy also copies its parsed components.
+    MessageBuffer(size_t spill_threshold, std::string spill_directory);
     ~MessageBuffer();
     MessageBuffer(MessageBuffer&& other) noexcept;
     MessageBuffer& operator=(MessageBuffer&& other) noexcept;
@@ -47,7 +48,7 @@ class MessageBuffer {
     void unmap();
 
     size_t spill_threshold_ = kDefaultSpillThreshold;
-    std::filesystem::path spill_directory_;
+    std::string spill_directory_;
     std::string memory_;  // all content in memory mode; bytes not yet written in file mode
     int fd_ = -1;
     uint64_t file_size_ = 0;
