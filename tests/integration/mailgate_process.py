@@ -181,7 +181,9 @@ class MailgateProcess:
         self.killed = False
 
     def start(self, config: dict) -> "MailgateProcess":
-        """Starts on a free port, retrying on a port clash; returns once it is listening."""
+        """Starts on a free port, retrying on a port clash; returns once it is ready: listening,
+        and the metrics endpoint too when configured (it opens after the SMTP listeners bind,
+        before the "ready" line)."""
         for _ in range(START_ATTEMPTS):
             port = free_port()
             write_config(self.config_path, config, port)
@@ -190,7 +192,8 @@ class MailgateProcess:
                     [str(self.build.binary), "--config", str(self.config_path)],
                     cwd=self.workdir, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
             self.port = port
-            if self.wait_for_log(f"listening on 127.0.0.1:{port}", START_TIMEOUT):
+            if (self.wait_for_log(f"listening on 127.0.0.1:{port}", START_TIMEOUT)
+                    and self.wait_for_log(" ready with ", START_TIMEOUT)):
                 self.killed = False
                 return self
             self.kill()
