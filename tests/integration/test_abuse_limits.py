@@ -1,8 +1,9 @@
 """Abuse limits through the real binary: the per-address connection rate
-(limits.max_connection_rate_per_ip), a flood of bad commands against limits.max_errors, and a
-client that sends but never reads its replies."""
+(limits.max_connection_rate_per_ip), a flood of bad commands against limits.max_errors, a
+client that sends but never reads its replies, and one that reads them late."""
 
 import socket
+import threading
 import time
 
 from smtp_client import ConnectionClosed, RawClient, open_session
@@ -96,3 +97,40 @@ def test_client_that_never_reads_is_closed(start_gateway):
     # The gateway still serves everyone else.
     with RawClient(gw.port) as client:
         open_session(client)
+
+
+def test_replies_to_a_slow_reader_arrive_whole(start_gateway):
+    """A client that pipelines many commands and reads late: the kernel takes only part of the
+    replies at first, and the rest goes out once the client reads. Every reply arrives once,
+    whole and in order."""
+    gw = start_gateway()
+    count = 40000
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # before connect: a small window
+    sock.settimeout(10)
+    sock.connect(("127.0.0.1", gw.port))
+    try:
+        received = b""
+        while b"\r\n" not in received:  # the greeting first: no early talking
+            received += sock.recv(4096)
+        sock.sendall(b"EHLO client.example\r\n")
+        sender = threading.Thread(target=sock.sendall, args=(b"NOOP\r\n" * count + b"QUIT\r\n",),
+                                  daemon=True)
+        sender.start()
+        time.sleep(1.0)  # nobody reads: mailgate's replies fill the buffers and wait
+        deadline = time.monotonic() + 30
+        while not received.endswith(b"Bye\r\n") and time.monotonic() < deadline:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            received += chunk
+        sender.join(timeout=10)
+    finally:
+        sock.close()
+    lines = received.split(b"\r\n")
+    assert lines[0].startswith(b"220 "), lines[0]
+    ehlo_end = next(i for i, line in enumerate(lines) if line.startswith(b"250 "))
+    noops = lines[ehlo_end + 1:ehlo_end + 1 + count]
+    assert noops == [b"250 2.0.0 Ok"] * count
+    assert lines[ehlo_end + 1 + count].startswith(b"221 2.0.0 "), lines[ehlo_end + 1 + count]
+    assert lines[ehlo_end + 2 + count:] == [b""]
