@@ -130,15 +130,14 @@ smtp::Reply defaultReply(Stage stage, mg_verdict verdict) {
     }
 }
 
-FilterChain::FilterChain(plugin::PluginList plugins) : plugins_(std::move(plugins)) {}
-
-bool FilterChain::hasHook(Stage stage) const {
-    for (const auto& plugin : plugins_) {
-        if (hookFor(plugin->descriptor(), stage) != nullptr) {
-            return true;
+FilterChain::FilterChain(plugin::PluginList plugins) : plugins_(std::move(plugins)) {
+    for (size_t stage = 0; stage < kStageCount; ++stage) {
+        for (const auto& plugin : plugins_) {
+            if (hookFor(plugin->descriptor(), static_cast<Stage>(stage)) != nullptr) {
+                hooked_[stage] = true;
+            }
         }
     }
-    return false;
 }
 
 // One plugin's answer as a decision; nullopt when it continued (ask the next one).

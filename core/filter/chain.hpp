@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -63,7 +64,8 @@ class FilterChain {
     // Calls every plugin's reset or close hook; verdicts are ignored.
     awaitable<void> notify(Stage stage, ChainContext& context) const;
 
-    bool hasHook(Stage stage) const;
+    // Whether any plugin hooks `stage`; sessions skip a stage nobody hooks. Known at load.
+    bool hasHook(Stage stage) const { return hooked_[static_cast<size_t>(stage)]; }
     size_t size() const { return plugins_.size(); }
 
   private:
@@ -71,6 +73,7 @@ class FilterChain {
                                            ChainContext& context) const;
 
     plugin::PluginList plugins_;
+    std::array<bool, kStageCount> hooked_{};
 };
 
 // The reply for a verdict when the plugin set none (or an invalid one).

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <cstddef>
+
 namespace mailgate::filter {
 
 // Where in the SMTP dialogue a plugin hook runs, in the order they come.
@@ -15,6 +17,7 @@ enum class Stage {
     Reset,
     Close,
 };
+inline constexpr size_t kStageCount = static_cast<size_t>(Stage::Close) + 1;
 
 const char* stageName(Stage stage);
 

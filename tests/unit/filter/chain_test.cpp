@@ -64,6 +64,22 @@ TEST_F(ChainTest, EmptyChainContinues) {
     EXPECT_EQ(run(chain, Stage::RcptTo).verdict, MG_CONTINUE);
 }
 
+// Which stages have hooks is known from the descriptors: the verdict plugin has no reset or
+// close hook; an empty chain has none at all.
+TEST_F(ChainTest, HasHookFollowsTheDescriptors) {
+    const FilterChain empty(plugin::PluginList{});
+    const FilterChain chain = chainOf({{"rcpt_to", "accept", ""}});
+    for (const Stage stage : {Stage::Connect, Stage::Helo, Stage::MailFrom, Stage::RcptTo,
+                              Stage::Data, Stage::Headers, Stage::Body, Stage::EndOfMessage}) {
+        EXPECT_TRUE(chain.hasHook(stage)) << stageName(stage);
+        EXPECT_FALSE(empty.hasHook(stage)) << stageName(stage);
+    }
+    for (const Stage stage : {Stage::Reset, Stage::Close}) {
+        EXPECT_FALSE(chain.hasHook(stage)) << stageName(stage);
+        EXPECT_FALSE(empty.hasHook(stage)) << stageName(stage);
+    }
+}
+
 // Accept stops the stage: later plugins are not asked.
 TEST_F(ChainTest, AcceptStopsTheStage) {
     const FilterChain chain = chainOf({{"rcpt_to", "accept", ""}, {"rcpt_to", "reject", ""}});
