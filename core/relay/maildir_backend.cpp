@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstring>
 
+#include "core/net/disk_threads.hpp"
 #include "core/ops/log.hpp"
 #include "core/ops/metrics.hpp"
 
@@ -75,7 +76,8 @@ awaitable<smtp::Reply> MaildirBackend::data(const filter::Transaction& transacti
                                             const OutgoingMessage& message) {
     const ops::metrics::BackendTimer timer(ops::metrics::BackendStep::Data);
     std::string file_name;
-    const std::string failure = deliver(transaction, message, file_name);
+    const std::string failure =
+        co_await net::runOnDiskThread([&] { return deliver(transaction, message, file_name); });
     if (!failure.empty()) {
         ops::logLine(ops::LogLevel::Error, transaction.id,
                      "maildir " + root_.string() + ": " + failure);

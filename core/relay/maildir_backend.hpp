@@ -8,8 +8,9 @@
 namespace mailgate::relay {
 
 // Delivers each accepted message as one file into a Maildir (tmp/ then rename into new/), for
-// trying mailgate out without another mail server. Recipients are not checked: the plugins
-// decide who may receive mail.
+// trying mailgate out without another mail server, and for the quarantine. Recipients are not
+// checked: the plugins decide who may receive mail. The file is written and synced on a disk
+// thread (net::runOnDiskThread), so a slow disk holds up only this message.
 class MaildirBackend final : public Backend {
   public:
     MaildirBackend(std::filesystem::path root, std::string hostname);
@@ -24,7 +25,8 @@ class MaildirBackend final : public Backend {
     void abort() override {}
 
   private:
-    // Writes and syncs the file; returns an empty string or the reason it failed.
+    // Writes and syncs the file, on a disk thread; returns an empty string or the reason it
+    // failed.
     std::string deliver(const filter::Transaction& transaction, const OutgoingMessage& message,
                         std::string& file_name);
     std::string uniqueName();
