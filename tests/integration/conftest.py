@@ -38,11 +38,11 @@ class GatewayGroup:
         self.workdir = workdir
         self.processes: list[MailgateProcess] = []
 
-    def start(self, config: dict) -> MailgateProcess:
+    def start(self, config: dict, env: dict = None) -> MailgateProcess:
         process = MailgateProcess(self.build, self.workdir, f"mailgate-{len(self.processes) + 1}")
         self.processes.append(process)
         try:
-            return process.start(config)
+            return process.start(config, env)
         except RuntimeError as error:
             pytest.fail(str(error))
 
@@ -76,9 +76,11 @@ def backend():
 
 @pytest.fixture
 def start_gateway(build, mailgate_binary, backend, tmp_path):
-    """start_gateway(server=, limits=, backend=, plugins=) -> a running MailgateProcess."""
+    """start_gateway(server=, limits=, backend=, plugins=, env=) -> a running MailgateProcess;
+    env adds environment variables."""
     with gateway_group(build, tmp_path) as group:
-        yield lambda **sections: group.start(gateway_config(build, backend.port, **sections))
+        yield lambda env=None, **sections: group.start(
+            gateway_config(build, backend.port, **sections), env)
 
 
 @pytest.fixture

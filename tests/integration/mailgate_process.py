@@ -180,17 +180,18 @@ class MailgateProcess:
         self.port = 0
         self.killed = False
 
-    def start(self, config: dict) -> "MailgateProcess":
+    def start(self, config: dict, env: dict = None) -> "MailgateProcess":
         """Starts on a free port, retrying on a port clash; returns once it is ready: listening,
         and the metrics endpoint too when configured (it opens after the SMTP listeners bind,
-        before the "ready" line)."""
+        before the "ready" line). `env` adds to (or replaces) variables of our environment."""
         for _ in range(START_ATTEMPTS):
             port = free_port()
             write_config(self.config_path, config, port)
             with open(self.log_path, "wb") as log:
                 self.proc = subprocess.Popen(
                     [str(self.build.binary), "--config", str(self.config_path)],
-                    cwd=self.workdir, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+                    cwd=self.workdir, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                    env={**os.environ, **env} if env else None)
             self.port = port
             if (self.wait_for_log(f"listening on 127.0.0.1:{port}", START_TIMEOUT)
                     and self.wait_for_log(" ready with ", START_TIMEOUT)):
