@@ -59,6 +59,9 @@ QUEUE_DRAIN = 120.0  # Postfix: the most we wait for its queue to reach the sink
 PROBE_MIN_SECONDS = 0.4  # a calibration probe must run at least this long
 PROBE_MAX_ROUNDS = 8
 MAX_MESSAGES = 400_000  # per measurement, whatever the calibration says
+# Put in front of smtp-sink's and smtp-source's command lines (bench/context_switches.py
+# --peers-batch runs them under "chrt -b 0"). Empty for every measurement of run.py itself.
+PEER_COMMAND_PREFIX: list = []
 
 
 class BenchError(Exception):
@@ -283,7 +286,7 @@ class Sink:
         binary = find_sbin("smtp-sink")
         for _ in range(3):
             self.port = free_port()
-            argv = [binary, "-c", "-m", "2048", "-t", "300"]
+            argv = [*PEER_COMMAND_PREFIX, binary, "-c", "-m", "2048", "-t", "300"]
             if os.geteuid() == 0:
                 argv += ["-u", "nobody"]
             argv += [f"{HOST}:{self.port}", "4096"]  # the last argument is the listen backlog
@@ -885,8 +888,9 @@ class Runner:
         self.source = find_sbin("smtp-source")
 
     def source_argv(self, port: int, load: Load, count: int):
-        argv = [self.source, "-N", "-M", CLIENT_NAME, "-s", str(load.sessions), "-m", str(count),
-                "-l", str(load.size), "-f", SENDER, "-t", RECIPIENT]
+        argv = [*PEER_COMMAND_PREFIX, self.source, "-N", "-M", CLIENT_NAME, "-s",
+                str(load.sessions), "-m", str(count), "-l", str(load.size), "-f", SENDER,
+                "-t", RECIPIENT]
         if load.per_session:
             argv.append("-d")
         return argv + [f"{HOST}:{port}"]
