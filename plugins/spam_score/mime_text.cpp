@@ -3,6 +3,8 @@
 #include <gmime/gmime.h>
 
 #include <cctype>
+#include <cstdint>
+#include <cstring>
 #include <memory>
 #include <mutex>
 
@@ -20,6 +22,10 @@ struct Unref {
 template <typename T>
 using GObjectPtr = std::unique_ptr<T, Unref>;
 
+char asciiLower(char c) {
+    return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+}
+
 // Counts "content-type:" at line starts (ASCII case ignored): an upper bound on the parts.
 std::size_t countContentTypes(std::string_view text, std::size_t stop_after) {
     static constexpr std::string_view kField = "content-type:";
@@ -27,7 +33,7 @@ std::size_t countContentTypes(std::string_view text, std::size_t stop_after) {
     for (std::size_t pos = 0; pos + kField.size() <= text.size() && count <= stop_after;) {
         bool match = true;
         for (std::size_t i = 0; i < kField.size() && match; ++i) {
-            match = std::tolower(static_cast<unsigned char>(text[pos + i])) == kField[i];
+            match = asciiLower(text[pos + i]) == kField[i];
         }
         count += match ? 1 : 0;
         const std::size_t lf = text.find('\n', pos);
@@ -101,7 +107,90 @@ void rawBodyAsText(std::string_view body, const MimeLimits& limits, MessageFacts
     facts.text_parts.emplace_back(body.substr(0, limits.max_text_size));
 }
 
+// Eight octets at a time: this runs over every message's whole body.
+bool isAscii(std::string_view text) {
+    constexpr std::uint64_t kHighBits = 0x8080808080808080ULL;
+    std::uint64_t seen = 0;
+    std::size_t pos = 0;
+    for (; pos + sizeof seen <= text.size(); pos += sizeof seen) {
+        std::uint64_t word;
+        std::memcpy(&word, text.data() + pos, sizeof word);
+        seen |= word;
+    }
+    for (; pos < text.size(); ++pos) {
+        seen |= static_cast<unsigned char>(text[pos]);
+    }
+    return (seen & kHighBits) == 0;
+}
+
+std::string_view trimmed(std::string_view text) {
+    const std::size_t first = text.find_first_not_of(" \t");
+    if (first == std::string_view::npos) {
+        return {};
+    }
+    return text.substr(first, text.find_last_not_of(" \t") - first + 1);
+}
+
+// "text/plain", alone or with charset us-ascii or utf-8 as its one parameter.
+bool isPlainTextType(std::string_view value) {
+    const std::size_t semicolon = value.find(';');
+    if (!equalsIgnoreCase(trimmed(value.substr(0, semicolon)), "text/plain")) {
+        return false;
+    }
+    if (semicolon == std::string_view::npos) {
+        return true;
+    }
+    const std::string_view parameter = value.substr(semicolon + 1);
+    const std::size_t equals = parameter.find('=');
+    if (equals == std::string_view::npos ||
+        !equalsIgnoreCase(trimmed(parameter.substr(0, equals)), "charset")) {
+        return false;
+    }
+    std::string_view charset = trimmed(parameter.substr(equals + 1));
+    if (charset.size() >= 2 && charset.front() == '"' && charset.back() == '"') {
+        charset = charset.substr(1, charset.size() - 2);
+    }
+    return equalsIgnoreCase(charset, "us-ascii") || equalsIgnoreCase(charset, "utf-8");
+}
+
+bool isIdentityEncoding(std::string_view value) {
+    value = trimmed(value);
+    return equalsIgnoreCase(value, "7bit") || equalsIgnoreCase(value, "8bit") ||
+           equalsIgnoreCase(value, "binary");
+}
+
 }  // namespace
+
+bool isPlainAsciiText(std::string_view mime_headers, std::string_view body) {
+    if (body.empty() || !isAscii(body)) {
+        return false;
+    }
+    bool has_type = false;
+    while (!mime_headers.empty()) {
+        const std::size_t end = mime_headers.find("\r\n");
+        const std::string_view line = mime_headers.substr(0, end);
+        mime_headers.remove_prefix(end == std::string_view::npos ? mime_headers.size() : end + 2);
+        const std::size_t colon = line.find(':');
+        if (colon == std::string_view::npos || line.find('\n') != std::string_view::npos) {
+            return false;  // a folded value or a stray line: GMime reads it
+        }
+        const std::string_view name = line.substr(0, colon);
+        const std::string_view value = line.substr(colon + 1);
+        if (equalsIgnoreCase(name, "Content-Type")) {
+            if (has_type || !isPlainTextType(value)) {
+                return false;
+            }
+            has_type = true;
+        } else if (equalsIgnoreCase(name, "Content-Transfer-Encoding")) {
+            if (!isIdentityEncoding(value)) {
+                return false;
+            }
+        } else if (!equalsIgnoreCase(name, "MIME-Version")) {
+            return false;
+        }
+    }
+    return true;
+}
 
 void initMime() {
     static std::once_flag once;
@@ -115,6 +204,16 @@ bool decodeMimeText(std::string_view mime_headers, std::string_view body, const 
         rawBodyAsText(body, limits, facts);
         return false;
     }
+    if (isPlainAsciiText(mime_headers, body)) {
+        facts.content_types.emplace_back("text/plain");
+        rawBodyAsText(body, limits, facts);
+        return true;
+    }
+    return decodeMimeTextWithGMime(mime_headers, body, limits, facts);
+}
+
+bool decodeMimeTextWithGMime(std::string_view mime_headers, std::string_view body,
+                             const MimeLimits& limits, MessageFacts& facts) {
     std::string message(mime_headers);
     message += "\r\n";
     message += body;

@@ -17,8 +17,19 @@ void initMime();
 // work is bounded by `limits`: a message with more Content-Type fields than max_parts is not
 // parsed (its raw body is the one text part), deeper parts are skipped, and the decoded text is
 // cut at max_text_size in total. Returns false when the message was not MIME-decoded.
+// A plain message (see isPlainAsciiText) skips GMime: its text is the body as it is, which is
+// what GMime makes of it too, without GMime's parsing.
 bool decodeMimeText(std::string_view mime_headers, std::string_view body, const MimeLimits& limits,
                     MessageFacts& facts);
+
+// decodeMimeText without the plain-message shortcut: everything through GMime.
+bool decodeMimeTextWithGMime(std::string_view mime_headers, std::string_view body,
+                             const MimeLimits& limits, MessageFacts& facts);
+
+// True for a body of ASCII octets only (not empty) whose MIME fields, if any, are unfolded
+// and say no more than text/plain (charset us-ascii or utf-8), 7bit/8bit/binary and a
+// MIME-Version: decoding changes nothing in such a message.
+bool isPlainAsciiText(std::string_view mime_headers, std::string_view body);
 
 // A header value as rules see it: unfolded, trimmed, RFC 2047 encoded words decoded to UTF-8.
 std::string decodeHeaderValue(std::string_view value);

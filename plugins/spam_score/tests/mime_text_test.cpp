@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace mailgate::spam_score {
 namespace {
@@ -126,6 +128,64 @@ TEST_F(MimeTextTest, MalformedInput) {
     EXPECT_EQ(facts.text_parts.size(), 1u);
     facts = decode("Content-Type: multipart/mixed\r\n", "no boundary parameter\r\n");
     EXPECT_LE(facts.text_parts.size(), 1u);
+}
+
+// The plain-message shortcut: for every message it takes, the facts are those GMime gives.
+TEST_F(MimeTextTest, PlainShortcutGivesWhatGMimeGives) {
+    const std::string ascii = "Hello,\r\n\r\nyou have won! Click here.\r\n-- \r\nsig\r\n";
+    const std::vector<std::pair<std::string, std::string>> plain{
+        {"", ascii},
+        {"", "one line without an end"},
+        {"", "=?utf-8?B?bm90IGRlY29kZWQ=?= in a body\r\n.leading dot\r\n\r\n\r\n"},
+        {"", "tabs\tand ~ symbols {} <b>not html</b> &amp;\r\n"},
+        {"MIME-Version: 1.0\r\nContent-Type: text/plain\r\n", ascii},
+        {"Content-Type: TEXT/Plain; charset=\"US-ASCII\"\r\n", ascii},
+        {"Content-Type: text/plain;charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n", ascii},
+        {"Content-Transfer-Encoding: 7BIT\r\n", ascii},
+        {"Content-Type:  text/plain ; charset = utf-8 \r\nContent-Transfer-Encoding: binary\r\n",
+         ascii},
+    };
+    for (const auto& [headers, body] : plain) {
+        SCOPED_TRACE(headers + body);
+        EXPECT_TRUE(isPlainAsciiText(headers, body));
+        MessageFacts shortcut;
+        MessageFacts gmime;
+        EXPECT_TRUE(decodeMimeText(headers, body, limits_, shortcut));
+        EXPECT_TRUE(decodeMimeTextWithGMime(headers, body, limits_, gmime));
+        EXPECT_EQ(shortcut.text_parts, gmime.text_parts);
+        EXPECT_EQ(shortcut.content_types, gmime.content_types);
+    }
+    limits_.max_text_size = 10;
+    MessageFacts shortcut;
+    MessageFacts gmime;
+    decodeMimeText("", ascii, limits_, shortcut);
+    decodeMimeTextWithGMime("", ascii, limits_, gmime);
+    EXPECT_EQ(shortcut.text_parts, gmime.text_parts);
+}
+
+// What decoding would change goes through GMime: another type or charset, a transfer
+// encoding, 8-bit octets, parameters besides the charset, folded fields, an empty body.
+TEST_F(MimeTextTest, PlainShortcutLeavesTheRestToGMime) {
+    const std::string ascii = "plain words\r\n";
+    const std::vector<std::pair<std::string, std::string>> not_plain{
+        {"Content-Type: text/html\r\n", ascii},
+        {"Content-Type: multipart/mixed; boundary=b\r\n", ascii},
+        {"Content-Type: text/plain; charset=utf-16\r\n", ascii},
+        {"Content-Type: text/plain; charset=iso-8859-1\r\n", ascii},
+        {"Content-Type: text/plain; charset=utf-8; format=flowed\r\n", ascii},
+        {"Content-Type: text/plain; charset=utf-8 (comment)\r\n", ascii},
+        {"Content-Type: text/plain\r\nContent-Type: text/html\r\n", ascii},
+        {"Content-Type: text/plain;\r\n charset=utf-8\r\n", ascii},
+        {"Content-Transfer-Encoding: base64\r\n", "cGxhaW4=\r\n"},
+        {"Content-Transfer-Encoding: quoted-printable\r\n", "soft=\r\nbreak\r\n"},
+        {"", "caf\xC3\xA9\r\n"},
+        {"", "a longer line of plain words with one \xE9 among them\r\n"},
+        {"", ""},
+    };
+    for (const auto& [headers, body] : not_plain) {
+        SCOPED_TRACE(headers + body);
+        EXPECT_FALSE(isPlainAsciiText(headers, body));
+    }
 }
 
 // Header values: unfolded, trimmed, encoded words decoded.
