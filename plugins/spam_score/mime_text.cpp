@@ -199,11 +199,6 @@ void initMime() {
 
 bool decodeMimeText(std::string_view mime_headers, std::string_view body, const MimeLimits& limits,
                     MessageFacts& facts) {
-    // GMime parses nested multiparts recursively: refuse what could be deep before parsing.
-    if (countContentTypes(body, limits.max_parts) >= limits.max_parts) {
-        rawBodyAsText(body, limits, facts);
-        return false;
-    }
     if (isPlainAsciiText(mime_headers, body)) {
         facts.content_types.emplace_back("text/plain");
         rawBodyAsText(body, limits, facts);
@@ -214,6 +209,11 @@ bool decodeMimeText(std::string_view mime_headers, std::string_view body, const 
 
 bool decodeMimeTextWithGMime(std::string_view mime_headers, std::string_view body,
                              const MimeLimits& limits, MessageFacts& facts) {
+    // GMime parses nested multiparts recursively: refuse what could be deep before parsing.
+    if (countContentTypes(body, limits.max_parts) >= limits.max_parts) {
+        rawBodyAsText(body, limits, facts);
+        return false;
+    }
     std::string message(mime_headers);
     message += "\r\n";
     message += body;
@@ -237,11 +237,7 @@ std::string decodeHeaderValue(std::string_view value) {
             unfolded += c;
         }
     }
-    const auto first = unfolded.find_first_not_of(" \t");
-    if (first == std::string::npos) {
-        return {};
-    }
-    unfolded = unfolded.substr(first, unfolded.find_last_not_of(" \t") - first + 1);
+    unfolded = trimmed(unfolded);
     if (unfolded.find("=?") == std::string::npos) {
         return unfolded;
     }

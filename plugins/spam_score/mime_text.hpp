@@ -14,15 +14,15 @@ void initMime();
 
 // Fills facts.text_parts and facts.content_types from the message. `mime_headers` holds the
 // top-level MIME fields ("Content-Type: ...\r\n"), `body` the body after the blank line. The
-// work is bounded by `limits`: a message with more Content-Type fields than max_parts is not
-// parsed (its raw body is the one text part), deeper parts are skipped, and the decoded text is
-// cut at max_text_size in total. Returns false when the message was not MIME-decoded.
-// A plain message (see isPlainAsciiText) skips GMime: its text is the body as it is, which is
-// what GMime makes of it too, without GMime's parsing.
+// decoded text is cut at max_text_size in total. A plain message (see isPlainAsciiText) skips
+// GMime: its text is the body as it is, which is what GMime makes of it too. Any other goes
+// through decodeMimeTextWithGMime. Returns false when the message was not MIME-decoded.
 bool decodeMimeText(std::string_view mime_headers, std::string_view body, const MimeLimits& limits,
                     MessageFacts& facts);
 
-// decodeMimeText without the plain-message shortcut: everything through GMime.
+// decodeMimeText without the plain-message shortcut: everything through GMime, bounded by
+// `limits`. A body with max_parts Content-Type fields or more is not parsed (GMime recurses
+// into nested parts): its raw body is the one text part. Deeper parts are skipped.
 bool decodeMimeTextWithGMime(std::string_view mime_headers, std::string_view body,
                              const MimeLimits& limits, MessageFacts& facts);
 

@@ -163,6 +163,16 @@ TEST_F(MimeTextTest, PlainShortcutGivesWhatGMimeGives) {
     EXPECT_EQ(shortcut.text_parts, gmime.text_parts);
 }
 
+// The max_parts guard protects GMime's recursion, so it does not apply to a plain message: its
+// body is its text whatever lines it holds, and the guard's line count is not paid for it.
+TEST_F(MimeTextTest, PlainMessageIsNotCountedForTheGuard) {
+    limits_.max_parts = 2;
+    const std::string body = "Content-Type: one\r\ncontent-type: two\r\nCONTENT-TYPE: three\r\n";
+    const MessageFacts facts = decode("", body);
+    EXPECT_EQ(facts.text_parts, (std::vector<std::string>{body}));
+    EXPECT_EQ(facts.content_types, (std::vector<std::string>{"text/plain"}));
+}
+
 // What decoding would change goes through GMime: another type or charset, a transfer
 // encoding, 8-bit octets, parameters besides the charset, folded fields, an empty body.
 TEST_F(MimeTextTest, PlainShortcutLeavesTheRestToGMime) {
